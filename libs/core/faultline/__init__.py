@@ -1,0 +1,1 @@
+"""Generated protobuf/gRPC code for the Faultline API (see ``make proto``)."""

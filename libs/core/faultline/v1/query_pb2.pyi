@@ -1,0 +1,209 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class IssueStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ISSUE_STATUS_UNSPECIFIED: _ClassVar[IssueStatus]
+    ISSUE_STATUS_UNRESOLVED: _ClassVar[IssueStatus]
+    ISSUE_STATUS_RESOLVED: _ClassVar[IssueStatus]
+    ISSUE_STATUS_IGNORED: _ClassVar[IssueStatus]
+
+class IssueSort(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ISSUE_SORT_UNSPECIFIED: _ClassVar[IssueSort]
+    ISSUE_SORT_LAST_SEEN: _ClassVar[IssueSort]
+    ISSUE_SORT_FIRST_SEEN: _ClassVar[IssueSort]
+    ISSUE_SORT_COUNT: _ClassVar[IssueSort]
+
+class VolumeRange(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VOLUME_RANGE_UNSPECIFIED: _ClassVar[VolumeRange]
+    VOLUME_RANGE_24H: _ClassVar[VolumeRange]
+    VOLUME_RANGE_14D: _ClassVar[VolumeRange]
+
+class VolumeInterval(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    VOLUME_INTERVAL_UNSPECIFIED: _ClassVar[VolumeInterval]
+    VOLUME_INTERVAL_HOUR: _ClassVar[VolumeInterval]
+    VOLUME_INTERVAL_DAY: _ClassVar[VolumeInterval]
+ISSUE_STATUS_UNSPECIFIED: IssueStatus
+ISSUE_STATUS_UNRESOLVED: IssueStatus
+ISSUE_STATUS_RESOLVED: IssueStatus
+ISSUE_STATUS_IGNORED: IssueStatus
+ISSUE_SORT_UNSPECIFIED: IssueSort
+ISSUE_SORT_LAST_SEEN: IssueSort
+ISSUE_SORT_FIRST_SEEN: IssueSort
+ISSUE_SORT_COUNT: IssueSort
+VOLUME_RANGE_UNSPECIFIED: VolumeRange
+VOLUME_RANGE_24H: VolumeRange
+VOLUME_RANGE_14D: VolumeRange
+VOLUME_INTERVAL_UNSPECIFIED: VolumeInterval
+VOLUME_INTERVAL_HOUR: VolumeInterval
+VOLUME_INTERVAL_DAY: VolumeInterval
+
+class Issue(_message.Message):
+    __slots__ = ("id", "project_id", "title", "culprit", "level", "status", "count", "user_count", "first_seen", "last_seen", "platform", "type", "metadata_json")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    CULPRIT_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    USER_COUNT_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    METADATA_JSON_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    project_id: int
+    title: str
+    culprit: str
+    level: str
+    status: IssueStatus
+    count: int
+    user_count: int
+    first_seen: _timestamp_pb2.Timestamp
+    last_seen: _timestamp_pb2.Timestamp
+    platform: str
+    type: str
+    metadata_json: str
+    def __init__(self, id: _Optional[int] = ..., project_id: _Optional[int] = ..., title: _Optional[str] = ..., culprit: _Optional[str] = ..., level: _Optional[str] = ..., status: _Optional[_Union[IssueStatus, str]] = ..., count: _Optional[int] = ..., user_count: _Optional[int] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., platform: _Optional[str] = ..., type: _Optional[str] = ..., metadata_json: _Optional[str] = ...) -> None: ...
+
+class ListIssuesRequest(_message.Message):
+    __slots__ = ("project_id", "status", "sort", "limit", "cursor")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    SORT_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    project_id: int
+    status: IssueStatus
+    sort: IssueSort
+    limit: int
+    cursor: str
+    def __init__(self, project_id: _Optional[int] = ..., status: _Optional[_Union[IssueStatus, str]] = ..., sort: _Optional[_Union[IssueSort, str]] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class ListIssuesResponse(_message.Message):
+    __slots__ = ("issues", "next_cursor")
+    ISSUES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    issues: _containers.RepeatedCompositeFieldContainer[Issue]
+    next_cursor: str
+    def __init__(self, issues: _Optional[_Iterable[_Union[Issue, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class GetIssueRequest(_message.Message):
+    __slots__ = ("project_id", "issue_id")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ISSUE_ID_FIELD_NUMBER: _ClassVar[int]
+    project_id: int
+    issue_id: int
+    def __init__(self, project_id: _Optional[int] = ..., issue_id: _Optional[int] = ...) -> None: ...
+
+class Event(_message.Message):
+    __slots__ = ("event_id", "project_id", "issue_id", "timestamp", "data_json")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ISSUE_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    DATA_JSON_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    project_id: int
+    issue_id: int
+    timestamp: _timestamp_pb2.Timestamp
+    data_json: str
+    def __init__(self, event_id: _Optional[str] = ..., project_id: _Optional[int] = ..., issue_id: _Optional[int] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., data_json: _Optional[str] = ...) -> None: ...
+
+class GetEventRequest(_message.Message):
+    __slots__ = ("project_id", "event_id")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    project_id: int
+    event_id: str
+    def __init__(self, project_id: _Optional[int] = ..., event_id: _Optional[str] = ...) -> None: ...
+
+class LatestEventRequest(_message.Message):
+    __slots__ = ("project_id", "issue_id")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ISSUE_ID_FIELD_NUMBER: _ClassVar[int]
+    project_id: int
+    issue_id: int
+    def __init__(self, project_id: _Optional[int] = ..., issue_id: _Optional[int] = ...) -> None: ...
+
+class EventVolumeRequest(_message.Message):
+    __slots__ = ("project_id", "issue_id", "range", "interval")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ISSUE_ID_FIELD_NUMBER: _ClassVar[int]
+    RANGE_FIELD_NUMBER: _ClassVar[int]
+    INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    project_id: int
+    issue_id: int
+    range: VolumeRange
+    interval: VolumeInterval
+    def __init__(self, project_id: _Optional[int] = ..., issue_id: _Optional[int] = ..., range: _Optional[_Union[VolumeRange, str]] = ..., interval: _Optional[_Union[VolumeInterval, str]] = ...) -> None: ...
+
+class VolumeBucket(_message.Message):
+    __slots__ = ("start", "count")
+    START_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    start: _timestamp_pb2.Timestamp
+    count: int
+    def __init__(self, start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., count: _Optional[int] = ...) -> None: ...
+
+class EventVolumeResponse(_message.Message):
+    __slots__ = ("buckets",)
+    BUCKETS_FIELD_NUMBER: _ClassVar[int]
+    buckets: _containers.RepeatedCompositeFieldContainer[VolumeBucket]
+    def __init__(self, buckets: _Optional[_Iterable[_Union[VolumeBucket, _Mapping]]] = ...) -> None: ...
+
+class TagBreakdownRequest(_message.Message):
+    __slots__ = ("project_id", "issue_id", "keys", "top_n")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ISSUE_ID_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    TOP_N_FIELD_NUMBER: _ClassVar[int]
+    project_id: int
+    issue_id: int
+    keys: _containers.RepeatedScalarFieldContainer[str]
+    top_n: int
+    def __init__(self, project_id: _Optional[int] = ..., issue_id: _Optional[int] = ..., keys: _Optional[_Iterable[str]] = ..., top_n: _Optional[int] = ...) -> None: ...
+
+class TagValue(_message.Message):
+    __slots__ = ("value", "count", "first_seen", "last_seen")
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    value: str
+    count: int
+    first_seen: _timestamp_pb2.Timestamp
+    last_seen: _timestamp_pb2.Timestamp
+    def __init__(self, value: _Optional[str] = ..., count: _Optional[int] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class TagKeyBreakdown(_message.Message):
+    __slots__ = ("key", "total", "unique_values", "top_values")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    UNIQUE_VALUES_FIELD_NUMBER: _ClassVar[int]
+    TOP_VALUES_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    total: int
+    unique_values: int
+    top_values: _containers.RepeatedCompositeFieldContainer[TagValue]
+    def __init__(self, key: _Optional[str] = ..., total: _Optional[int] = ..., unique_values: _Optional[int] = ..., top_values: _Optional[_Iterable[_Union[TagValue, _Mapping]]] = ...) -> None: ...
+
+class TagBreakdownResponse(_message.Message):
+    __slots__ = ("tags",)
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    tags: _containers.RepeatedCompositeFieldContainer[TagKeyBreakdown]
+    def __init__(self, tags: _Optional[_Iterable[_Union[TagKeyBreakdown, _Mapping]]] = ...) -> None: ...

@@ -1,0 +1,4 @@
+"""Faultline's shared core: event model, protocol parsing, grouping, settings and adapters.
+
+Services import this package; they never import each other.
+"""

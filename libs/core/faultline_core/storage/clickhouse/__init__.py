@@ -1,0 +1,1 @@
+"""ClickHouse access: one interface, a chDB adapter and a native-protocol adapter."""
