@@ -7,3 +7,13 @@ from tests.pg_fixtures import pg_dsn, pg_server
 __all__ = ["pg_dsn", "pg_server"]
 
 # --- ClickHouse fixtures (below) ---
+from tests.clickhouse_fixtures import (  # noqa: E402
+    chdb_path,
+    clickhouse,
+    clickhouse_chdb,
+    clickhouse_native,
+    clickhouse_server,
+)
+
+__all__ += ["chdb_path", "clickhouse", "clickhouse_chdb", "clickhouse_native", "clickhouse_server"]
+# --- end of ClickHouse fixtures ---

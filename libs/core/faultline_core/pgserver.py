@@ -17,8 +17,8 @@ import pwd
 import secrets
 import shutil
 import signal
-import stat
 import socket
+import stat
 import subprocess
 import time
 from collections.abc import Callable

@@ -32,7 +32,9 @@ class ClickHouse(Protocol):
         """Run a SELECT and return its rows."""
         ...
 
-    async def insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    async def insert(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
         """Insert rows. Nested columns are given as parallel arrays (``tags.key``,
         ``tags.value``). ``DateTime`` values are aware ``datetime``s, ``UUID`` values hex
         strings."""

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
-from psycopg_pool import AsyncConnectionPool
 
 from faultline_core.passwords import hash_password
+from faultline_core.storage.postgres.pool import Pool
 
 Conn = AsyncConnection[DictRow]
 
@@ -62,7 +62,7 @@ _PROJECT_SELECT = (
 )
 
 
-async def find_project_key(pool: AsyncConnectionPool, public_key: str) -> ProjectKey | None:
+async def find_project_key(pool: Pool, public_key: str) -> ProjectKey | None:
     async with pool.connection() as conn:
         cur = await conn.execute(
             "SELECT k.project_id, p.organization_id, k.public_key, k.secret_key, k.is_active,"
@@ -75,7 +75,7 @@ async def find_project_key(pool: AsyncConnectionPool, public_key: str) -> Projec
     return ProjectKey(**row) if row else None
 
 
-async def get_project(pool: AsyncConnectionPool, project_id: int) -> Project | None:
+async def get_project(pool: Pool, project_id: int) -> Project | None:
     async with pool.connection() as conn:
         cur = await conn.execute(_PROJECT_SELECT + " WHERE p.id = %s", (project_id,))
         row = await cur.fetchone()
@@ -83,7 +83,7 @@ async def get_project(pool: AsyncConnectionPool, project_id: int) -> Project | N
 
 
 async def get_project_by_slug(
-    pool: AsyncConnectionPool, org_slug: str, project_slug: str
+    pool: Pool, org_slug: str, project_slug: str
 ) -> Project | None:
     async with pool.connection() as conn:
         cur = await conn.execute(
@@ -93,7 +93,7 @@ async def get_project_by_slug(
     return Project(**row) if row else None
 
 
-async def authenticate_token(pool: AsyncConnectionPool, token: str) -> TokenUser | None:
+async def authenticate_token(pool: Pool, token: str) -> TokenUser | None:
     async with pool.connection() as conn:
         cur = await conn.execute(
             "SELECT u.id, u.email, u.is_superuser,"

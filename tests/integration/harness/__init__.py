@@ -1,0 +1,1 @@
+"""Start and stop the real infrastructure (ClickHouse, PostgreSQL, Kafka) for tests."""
