@@ -1,0 +1,13 @@
+"""The server-rendered HTML UI: sign-in, issue list and issue details."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from faultline_web.ui import issue_routes, session_routes
+
+ui_router = APIRouter(include_in_schema=False)
+ui_router.include_router(session_routes.router)
+ui_router.include_router(issue_routes.router)
+
+__all__ = ["ui_router"]

@@ -1,0 +1,179 @@
+"""The issue list and issue detail pages, and the status buttons' form handler."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from faultline.v1 import query_pb2
+from faultline_core.storage.postgres.tenancy import Project
+from faultline_web.context import WebContext
+from faultline_web.deps import (
+    NOT_FOUND,
+    OptionalSessionUser,
+    SessionUser,
+    Web,
+    accessible_issue,
+    accessible_project,
+)
+from faultline_web.eventdata import load_event_data
+from faultline_web.query_client import QueryError
+from faultline_web.search import SearchError, parse_sort
+from faultline_web.store import ISSUE_STATUSES, accessible_projects, set_issue_status
+from faultline_web.ui import views
+from faultline_web.ui.event_view import event_view
+from faultline_web.ui.forms import check_csrf, read_form
+from faultline_web.ui.render import render, render_error
+from faultline_web.ui.session_routes import login_redirect
+
+router = APIRouter(include_in_schema=False)
+
+STATUS_FILTERS: dict[str, query_pb2.IssueStatus] = {
+    "unresolved": query_pb2.ISSUE_STATUS_UNRESOLVED,
+    "resolved": query_pb2.ISSUE_STATUS_RESOLVED,
+    "ignored": query_pb2.ISSUE_STATUS_IGNORED,
+    "all": query_pb2.ISSUE_STATUS_UNSPECIFIED,
+}
+
+
+def issues_url(project: Project, **params: str) -> str:
+    path = f"/{project.organization_slug}/{project.slug}/issues/"
+    query = {name: value for name, value in params.items() if value}
+    return path + (f"?{urlencode(query)}" if query else "")
+
+
+async def list_context(
+    web: WebContext, signed_in: SessionUser, project: Project, status: str, sort: str,
+    cursor: str,
+) -> dict[str, object]:
+    status_filter = STATUS_FILTERS.get(status)
+    if status_filter is None:
+        raise HTTPException(400, f"status must be one of {', '.join(STATUS_FILTERS)}")
+    try:
+        order = parse_sort(sort)
+    except SearchError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    request = query_pb2.ListIssuesRequest(
+        project_id=project.id, status=status_filter, sort=order, limit=25, cursor=cursor
+    )
+    page, projects = await asyncio.gather(
+        web.query.list_issues(request), accessible_projects(web.pool, signed_in.user)
+    )
+    next_url = issues_url(project, status=status, sort=sort, cursor=page.next_cursor)
+    return {
+        "project": project,
+        "projects": [(p, issues_url(p), p.id == project.id) for p in projects],
+        "issues": [views.issue_row(issue, issues_url(project) + f"{issue.id}/")
+                   for issue in page.issues],
+        "status_links": [(name.title(), issues_url(project, status=name, sort=sort),
+                          name == status) for name in STATUS_FILTERS],
+        "sort_links": [(label, issues_url(project, status=status, sort=name), name == sort)
+                       for name, label in views.SORT_LABELS.items()],
+        "next_url": next_url if page.next_cursor else "",
+        "first_url": issues_url(project, status=status, sort=sort) if cursor else "",
+    }
+
+
+@router.get("/{org_slug}/{project_slug}/issues/")
+async def issue_list_page(
+    request: Request,
+    web: Web,
+    signed_in: OptionalSessionUser,
+    org_slug: str,
+    project_slug: str,
+    status: str = "unresolved",
+    sort: str = "date",
+    cursor: Annotated[str, Query(max_length=1000)] = "",
+) -> Response:
+    if signed_in is None:
+        return login_redirect(request)
+    try:
+        project = await accessible_project(web, signed_in.user, org_slug, project_slug)
+        context = await list_context(web, signed_in, project, status, sort, cursor)
+    except HTTPException as exc:
+        return render_error(request, exc.status_code, str(exc.detail), signed_in)
+    return render(request, "issues.html", context, signed_in)
+
+
+async def page_issue(
+    web: WebContext, signed_in: SessionUser, org_slug: str, project_slug: str, issue_id: str
+) -> tuple[Project, int]:
+    """The issue addressed by a page URL; its project must be the one in the URL."""
+    project, numeric_id = await accessible_issue(web, signed_in.user, issue_id, org_slug)
+    if project.slug != project_slug:
+        raise HTTPException(404, NOT_FOUND)
+    return project, numeric_id
+
+
+async def optional_latest_event(
+    web: WebContext, project_id: int, issue_id: int
+) -> query_pb2.Event | None:
+    try:
+        return await web.query.latest_event(project_id, issue_id)
+    except QueryError as exc:
+        if exc.status_code == 404:  # the issue exists but its events have expired
+            return None
+        raise
+
+
+async def detail_context(web: WebContext, project: Project, issue_id: int) -> dict[str, object]:
+    issue, volume, tags, event = await asyncio.gather(
+        web.query.get_issue(project.id, issue_id),
+        web.query.event_volume(project.id, issue_id, query_pb2.VOLUME_RANGE_24H),
+        web.query.tag_breakdown(project.id, issue_id, top_n=5),
+        optional_latest_event(web, project.id, issue_id),
+    )
+    base = issues_url(project)
+    return {
+        "project": project,
+        "issue": views.issue_row(issue, f"{base}{issue.id}/"),
+        "short_id": views.issue_short_id(project, issue.id),
+        "list_url": base,
+        "status_url": f"{base}{issue.id}/status/",
+        "statuses": list(ISSUE_STATUSES),
+        "chart": views.volume_chart(volume),
+        "tags": views.tag_rows(tags),
+        "event": event_view(event.event_id, load_event_data(event.data_json)) if event else None,
+        "event_time": views.event_time(event) if event else None,
+    }
+
+
+@router.get("/{org_slug}/{project_slug}/issues/{issue_id}/")
+async def issue_page(
+    request: Request, web: Web, signed_in: OptionalSessionUser,
+    org_slug: str, project_slug: str, issue_id: str,
+) -> Response:
+    if signed_in is None:
+        return login_redirect(request)
+    try:
+        project, numeric_id = await page_issue(web, signed_in, org_slug, project_slug, issue_id)
+        context = await detail_context(web, project, numeric_id)
+    except HTTPException as exc:
+        return render_error(request, exc.status_code, str(exc.detail), signed_in)
+    return render(request, "issue.html", context, signed_in)
+
+
+@router.post("/{org_slug}/{project_slug}/issues/{issue_id}/status/")
+async def change_status(
+    request: Request, web: Web, signed_in: OptionalSessionUser,
+    org_slug: str, project_slug: str, issue_id: str,
+) -> Response:
+    """The status buttons: a CSRF-checked form post, then back to the issue page."""
+    if signed_in is None:
+        return login_redirect(request)
+    try:
+        form = await read_form(request)
+        check_csrf(request, signed_in, form)
+        status = ISSUE_STATUSES.get(form.get("status", ""))
+        if status is None:
+            raise HTTPException(400, f"status must be one of {', '.join(ISSUE_STATUSES)}")
+        project, numeric_id = await page_issue(web, signed_in, org_slug, project_slug, issue_id)
+        if not await set_issue_status(web.pool, project.id, numeric_id, status):
+            raise HTTPException(404, NOT_FOUND)
+    except HTTPException as exc:
+        return render_error(request, exc.status_code, str(exc.detail), signed_in)
+    return RedirectResponse(f"{issues_url(project)}{numeric_id}/", status_code=303)
