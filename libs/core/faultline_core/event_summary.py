@@ -1,0 +1,179 @@
+"""What Sentry derives from a normalised event's ``data``: title, culprit, metadata,
+promoted tags, flattened contexts and the searchable message (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faultline_core.event import UserInfo
+from faultline_core.normalize_values import JsonDict, truncate
+
+MAX_TITLE = 200
+MAX_CULPRIT = 200
+MAX_TAG_VALUE = 200
+UNLABELED = "<unlabeled event>"
+
+
+def _first_line(text: str) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def exception_values(data: JsonDict) -> list[JsonDict]:
+    exception = data.get("exception")
+    values = exception.get("values") if isinstance(exception, dict) else None
+    return [v for v in values if isinstance(v, dict)] if isinstance(values, list) else []
+
+
+def frames_of(holder: object) -> list[JsonDict]:
+    """The frames of an exception/thread (``holder["stacktrace"]``) or of a stacktrace."""
+    if not isinstance(holder, dict):
+        return []
+    stacktrace = holder.get("stacktrace", holder)
+    frames = stacktrace.get("frames") if isinstance(stacktrace, dict) else None
+    return [f for f in frames if isinstance(f, dict)] if isinstance(frames, list) else []
+
+
+def event_stacktrace_frames(data: JsonDict) -> list[JsonDict]:
+    """Frames of a non-exception event: ``stacktrace``, else the one meaningful thread."""
+    frames = frames_of(data.get("stacktrace"))
+    if frames:
+        return frames
+    threads = data.get("threads")
+    values = threads.get("values") if isinstance(threads, dict) else None
+    if not isinstance(values, list):
+        return []
+    with_frames = [t for t in values if frames_of(t)]
+    if len(with_frames) == 1:
+        return frames_of(with_frames[0])
+    crashed = [t for t in with_frames if isinstance(t, dict) and t.get("crashed")]
+    return frames_of(crashed[0]) if len(crashed) == 1 else []
+
+
+def culprit_frame(frames: list[JsonDict]) -> JsonDict | None:
+    """Where it happened: the innermost in-app frame, else the innermost frame."""
+    for frame in reversed(frames):
+        if frame.get("in_app") is True:
+            return frame
+    return frames[-1] if frames else None
+
+
+def _frame_location(frame: JsonDict) -> str:
+    where = frame.get("module") or frame.get("filename") or ""
+    function = frame.get("function") or ""
+    if where and function:
+        return f"{where} in {function}"
+    return where or function
+
+
+def _error_title(exc: JsonDict) -> str:
+    exc_type = exc.get("type") or "Error"
+    value = _first_line(exc.get("value") or "")
+    return truncate(f"{exc_type}: {value}" if value else exc_type, MAX_TITLE)
+
+
+def _message_title(data: JsonDict) -> str:
+    logentry = data.get("logentry") or {}
+    text = _first_line(logentry.get("formatted") or logentry.get("message") or "")
+    return truncate(text, MAX_TITLE) if text else UNLABELED
+
+
+def event_title_culprit_metadata(data: JsonDict, explicit_culprit: str | None) -> JsonDict:
+    """``title``, ``culprit`` and ``metadata`` the way Sentry derives them."""
+    values = exception_values(data)
+    last = values[-1] if values else None
+    frames = next((frames_of(v) for v in reversed(values) if frames_of(v)), [])
+    if not values:
+        frames = event_stacktrace_frames(data)
+    frame = culprit_frame(frames)
+    culprit = explicit_culprit or data.get("transaction") or ""
+    if not culprit and frame is not None:
+        culprit = _frame_location(frame)
+    if not culprit:
+        culprit = (data.get("request") or {}).get("url") or ""
+    metadata: JsonDict
+    if last is not None:
+        title = _error_title(last)
+        metadata = {"type": last.get("type") or "Error", "value": last.get("value") or ""}
+        if frame is not None:
+            metadata["filename"] = frame.get("filename") or ""
+            metadata["function"] = frame.get("function") or ""
+    else:
+        title = _message_title(data)
+        metadata = {"title": title}
+    return {"title": title, "culprit": truncate(culprit, MAX_CULPRIT), "metadata": metadata}
+
+
+def event_message(data: JsonDict) -> str:
+    """The searchable message: the formatted log message, else "Type: value"."""
+    logentry = data.get("logentry") or {}
+    formatted = logentry.get("formatted") or logentry.get("message")
+    if formatted:
+        return str(formatted)
+    values = exception_values(data)
+    if values:
+        last = values[-1]
+        return ": ".join(str(p) for p in (last.get("type"), last.get("value")) if p)
+    return ""
+
+
+def _context_tag(contexts: JsonDict, name: str) -> tuple[str, str]:
+    context = contexts.get(name)
+    if not isinstance(context, dict) or not context.get("name"):
+        return "", ""
+    context_name = str(context["name"])
+    version = context.get("version")
+    return (f"{context_name} {version}" if version else context_name), context_name
+
+
+def _mechanism_tags(data: JsonDict) -> dict[str, str]:
+    values = exception_values(data)
+    mechanism = values[-1].get("mechanism") if values else None
+    if not isinstance(mechanism, dict):
+        return {}
+    tags = {"mechanism": str(mechanism.get("type") or "generic")}
+    handled = mechanism.get("handled")
+    if isinstance(handled, bool):
+        tags["handled"] = "yes" if handled else "no"
+    return tags
+
+
+def promoted_tags(
+    data: JsonDict, event_tags: list[list[str]], user: UserInfo
+) -> tuple[tuple[str, str], ...]:
+    """The SDK's tags plus those Sentry promotes from event fields (which win on a clash),
+    sorted by key."""
+    contexts = data.get("contexts") or {}
+    request = data.get("request") or {}
+    promoted: dict[str, Any] = {
+        "level": data.get("level"),
+        "environment": data.get("environment"),
+        "release": data.get("release"),
+        "server_name": data.get("server_name"),
+        "transaction": data.get("transaction"),
+        "logger": data.get("logger"),
+        "url": request.get("url"),
+        "user": user.key,
+    }
+    for name in ("browser", "os", "runtime"):
+        full, short = _context_tag(contexts, name)
+        promoted[name], promoted[f"{name}.name"] = full, short
+    promoted.update(_mechanism_tags(data))
+    merged = {pair[0]: pair[1] for pair in event_tags}
+    merged.update({k: truncate(str(v), MAX_TAG_VALUE) for k, v in promoted.items() if v})
+    return tuple(sorted(merged.items()))
+
+
+def flatten_contexts(contexts: JsonDict) -> tuple[tuple[str, str], ...]:
+    """``{"os": {"name": "Linux"}}`` → ``(("os.name", "Linux"),)``; scalars only."""
+    flat: list[tuple[str, str]] = []
+    for name, context in contexts.items():
+        if not isinstance(context, dict):
+            continue
+        for key, value in context.items():
+            if key == "type" or value is None or isinstance(value, dict | list):
+                continue
+            flat.append((f"{name}.{key}", truncate(str(value), MAX_TAG_VALUE)))
+    return tuple(flat)

@@ -1,0 +1,243 @@
+"""Event normalisation: raw SDK payload → :class:`NormalizedEvent` (pure).
+
+Lenient by design, as Sentry is: only a payload that is not a JSON object is rejected
+(:class:`InvalidEvent`). A malformed sub-field is dropped and recorded in the event's
+``errors`` as ``{"type": "invalid_data", "name": "<field path>", "value": …}``.
+
+The result's ``data`` is the event in Sentry's canonical JSON shape (what the web API
+returns): ``exception``/``breadcrumbs``/``threads`` as ``{"values": [...]}``, request
+headers, cookies, query and ``tags`` as ``[key, value]`` pairs, ISO ``timestamp`` and
+``received``, plus the derived ``title``, ``culprit``, ``metadata`` and ``type``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from faultline_core.envelope import parse_event_id
+from faultline_core.event import NormalizedEvent, UserInfo
+from faultline_core.event_summary import (
+    event_message,
+    event_title_culprit_metadata,
+    flatten_contexts,
+    promoted_tags,
+)
+from faultline_core.normalize_context import (
+    env_remote_addr,
+    normalize_breadcrumbs,
+    normalize_contexts,
+    normalize_fingerprint,
+    normalize_request,
+    normalize_sdk,
+    normalize_string_map,
+    normalize_tags,
+    user_agent_of,
+)
+from faultline_core.normalize_interfaces import (
+    normalize_exception,
+    normalize_level,
+    normalize_logentry,
+    normalize_stacktrace,
+    normalize_threads,
+    normalize_user,
+)
+from faultline_core.normalize_values import (
+    ErrorLog,
+    JsonDict,
+    iso_timestamp,
+    mapping,
+    parse_timestamp,
+    string,
+)
+
+MAX_FUTURE_SECONDS = 60.0
+MAX_PAST_SECONDS = 30 * 24 * 3600.0
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+# (field, max length): plain string attributes copied when present.
+_TOP_LEVEL_STRINGS = (
+    ("logger", 64),
+    ("transaction", 200),
+    ("server_name", 256),
+    ("release", 200),
+    ("dist", 64),
+)
+
+
+class InvalidEvent(ValueError):
+    """The payload is not a JSON object at all, so there is no event to salvage."""
+
+
+def _non_finite_to_null(_constant: str) -> None:
+    # Python's json accepts NaN/Infinity, which no consumer of `data` could re-encode.
+    return None
+
+
+def _finite_float(text: str) -> float | None:
+    value = float(text)  # "1e999" parses to inf
+    return value if math.isfinite(value) else None
+
+
+_JSON_HOOKS: dict[str, Any] = {
+    "parse_constant": _non_finite_to_null,
+    "parse_float": _finite_float,
+}
+
+
+def load_payload(payload: bytes | dict[str, Any]) -> JsonDict:
+    """Decode the SDK's JSON; raise :class:`InvalidEvent` unless it is an object."""
+    if isinstance(payload, dict):
+        return payload
+    try:
+        try:
+            raw = json.loads(payload, **_JSON_HOOKS)
+        except UnicodeDecodeError:
+            text = payload.decode("utf-8", "replace")
+            raw = json.loads(text, **_JSON_HOOKS)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidEvent(f"event payload is not valid JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise InvalidEvent(f"event payload is a JSON {type(raw).__name__}, not an object")
+    if _ESCAPED_SURROGATE.search(payload):
+        # A lone "\ud800" decodes to a str that cannot be encoded to UTF-8 later.
+        encoded = json.dumps(raw, ensure_ascii=False).encode("utf-8", "replace")
+        raw = json.loads(encoded)
+    return raw  # type: ignore[no-any-return]  # checked to be a dict above
+
+
+def _timestamp(raw: JsonDict, received_at: float, errors: ErrorLog) -> float:
+    """The event time, clamped like Sentry's: too far ahead or behind → received time."""
+    value = raw.get("timestamp")
+    if value is None:
+        return received_at
+    seconds = parse_timestamp(value)
+    if seconds is None:
+        errors.invalid("timestamp", value)
+        return received_at
+    if seconds > received_at + MAX_FUTURE_SECONDS:
+        errors.add("future_timestamp", "timestamp", iso_timestamp(seconds))
+        return received_at
+    if seconds < received_at - MAX_PAST_SECONDS:
+        errors.add("past_timestamp", "timestamp", iso_timestamp(seconds))
+        return received_at
+    return seconds
+
+
+def _basic_fields(raw: JsonDict, errors: ErrorLog) -> JsonDict:
+    data: JsonDict = {
+        "level": normalize_level(raw.get("level"), "level", errors, "error"),
+        "platform": string(raw.get("platform"), "platform", errors, 64) or "other",
+    }
+    for key, limit in _TOP_LEVEL_STRINGS:
+        text = string(raw.get(key), key, errors, limit)
+        if text:
+            data[key] = text.strip()
+    environment = string(raw.get("environment"), "environment", errors, 64)
+    data["environment"] = (environment or "").strip() or "production"
+    return data
+
+
+def _interfaces(raw: JsonDict, client_ip: str | None, errors: ErrorLog) -> JsonDict:
+    request = normalize_request(raw.get("request"), errors)
+    found: JsonDict = {
+        "logentry": normalize_logentry(raw.get("logentry"), raw.get("message"), errors),
+        "exception": normalize_exception(raw.get("exception"), errors),
+        "threads": normalize_threads(raw.get("threads"), errors),
+        "stacktrace": normalize_stacktrace(raw.get("stacktrace"), "stacktrace", errors),
+        "request": request,
+        "user": normalize_user(raw.get("user"), client_ip, env_remote_addr(request), errors),
+        "contexts": normalize_contexts(raw.get("contexts"), user_agent_of(request), errors),
+        "breadcrumbs": normalize_breadcrumbs(raw.get("breadcrumbs"), errors),
+        "extra": mapping(raw.get("extra"), "extra", errors),
+        "modules": normalize_string_map(raw.get("modules"), "modules", errors),
+        "fingerprint": normalize_fingerprint(raw.get("fingerprint"), errors),
+        "sdk": normalize_sdk(raw.get("sdk"), errors),
+    }
+    return {key: value for key, value in found.items() if value}
+
+
+def _user_info(user: JsonDict | None) -> UserInfo:
+    user = user or {}
+    return UserInfo(
+        id=user.get("id", ""),
+        username=user.get("username", ""),
+        email=user.get("email", ""),
+        ip_address=user.get("ip_address", ""),
+    )
+
+
+def _datetime(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def normalize_event(
+    project_id: int,
+    event_id: str,
+    payload: bytes | dict[str, Any],
+    received_at: float,
+    client_ip: str | None,
+) -> NormalizedEvent:
+    """Normalise one error event.
+
+    ``event_id`` is the id the relay accepted (32-hex or dashed); it wins over the
+    payload's own. ``received_at`` (epoch seconds) replaces a missing, malformed or
+    implausible timestamp, so reprocessing the same message gives the same event.
+    Raises :class:`InvalidEvent` for a non-object payload, an invalid ``event_id`` or a
+    ``received_at`` that is not a plausible epoch time.
+    """
+    normalized_id = parse_event_id(event_id)
+    if normalized_id is None:
+        raise InvalidEvent(f"invalid event id {event_id!r}")
+    if parse_timestamp(received_at) is None:
+        raise InvalidEvent(f"invalid received_at {received_at!r}")
+    raw = load_payload(payload)
+    errors = ErrorLog()
+    seconds = _timestamp(raw, received_at, errors)
+    data: JsonDict = {"event_id": normalized_id, **_basic_fields(raw, errors)}
+    data.update(_interfaces(raw, client_ip, errors))
+    data["timestamp"] = iso_timestamp(seconds)
+    data["received"] = iso_timestamp(received_at)
+    data["type"] = "error" if "exception" in data else "default"
+    explicit_culprit = string(raw.get("culprit"), "culprit", errors, 200)
+    data.update(event_title_culprit_metadata(data, explicit_culprit))
+    user = _user_info(data.get("user"))
+    tags = promoted_tags(data, normalize_tags(raw.get("tags"), errors), user)
+    data["tags"] = [list(pair) for pair in tags]
+    data["errors"] = errors.items
+    return _to_event(project_id, data, user, tags, (seconds, received_at))
+
+
+def _to_event(
+    project_id: int,
+    data: JsonDict,
+    user: UserInfo,
+    tags: tuple[tuple[str, str], ...],
+    times: tuple[float, float],
+) -> NormalizedEvent:
+    """Build the event from its normalised ``data`` (``times``: event, received)."""
+    return NormalizedEvent(
+        project_id=project_id,
+        event_id=data["event_id"],
+        timestamp=_datetime(times[0]),
+        received=_datetime(times[1]),
+        platform=data["platform"],
+        level=data["level"],
+        environment=data["environment"],
+        release=data.get("release", ""),
+        dist=data.get("dist", ""),
+        logger=data.get("logger", ""),
+        transaction=data.get("transaction", ""),
+        server_name=data.get("server_name", ""),
+        title=data["title"],
+        culprit=data["culprit"],
+        message=event_message(data),
+        user=user,
+        tags=tags,
+        contexts=flatten_contexts(data.get("contexts") or {}),
+        data=data,
+        errors=tuple(data["errors"]),
+    )

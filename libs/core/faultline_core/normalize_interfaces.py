@@ -1,0 +1,302 @@
+"""Normalisers for the structured parts of an event ("interfaces" in Sentry's terms).
+
+Each returns the interface in Sentry's canonical JSON shape, or ``None`` when nothing
+usable is left, recording what it dropped in the :class:`ErrorLog` (pure).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Any
+
+from faultline_core.normalize_values import (
+    ErrorLog,
+    JsonDict,
+    boolean,
+    format_message,
+    integer,
+    mapping,
+    string,
+    string_list,
+    to_text,
+    truncate,
+)
+
+MAX_MESSAGE = 8192
+MAX_FRAMES = 250
+MAX_EXCEPTIONS = 25
+MAX_BREADCRUMBS = 100
+_MAX_CONTEXT_LINES = 20
+_MAX_SHORT = 256
+_MAX_UINT32 = 2**32 - 1
+# "TypeError: x is undefined" in `type` with no `value` (some JS SDKs, old clients).
+_TYPE_WITH_VALUE = re.compile(r"([\w.$]{1,200}): (.*)", re.DOTALL)
+
+LEVELS = ("fatal", "error", "warning", "info", "debug")
+_LEVEL_ALIASES = {"warn": "warning", "critical": "fatal", "log": "info", "trace": "debug"}
+# Python logging's numeric levels, which some legacy clients send.
+_NUMERIC_LEVELS = {10: "debug", 20: "info", 30: "warning", 40: "error", 50: "fatal"}
+
+
+def normalize_level(value: object, path: str, errors: ErrorLog, default: str) -> str:
+    if value is None:
+        return default
+    if isinstance(value, int) and value in _NUMERIC_LEVELS:
+        return _NUMERIC_LEVELS[value]
+    if isinstance(value, str):
+        level = value.strip().lower()
+        level = _LEVEL_ALIASES.get(level, level)
+        if level in LEVELS:
+            return level
+    errors.invalid(path, value)
+    return default
+
+
+def as_values(value: object, path: str, errors: ErrorLog) -> list[Any] | None:
+    """``{"values": [...]}`` or a bare list → the list."""
+    if value is None:
+        return None
+    if isinstance(value, dict) and isinstance(value.get("values"), list):
+        return list(value["values"])
+    if isinstance(value, list):
+        return value
+    errors.invalid(path, value)
+    return None
+
+
+_FRAME_STRINGS = (
+    "filename", "abs_path", "function", "raw_function", "module", "package", "platform",
+    "instruction_addr", "symbol", "symbol_addr", "image_addr",
+)
+
+
+def normalize_frame(raw: object, path: str, errors: ErrorLog) -> JsonDict | None:
+    if not isinstance(raw, dict):
+        errors.invalid(path, raw)
+        return None
+    frame: JsonDict = {}
+    for key in _FRAME_STRINGS:
+        text = string(raw.get(key), f"{path}.{key}", errors, _MAX_SHORT * 4)
+        if text is not None:
+            frame[key] = text
+    if "filename" not in frame and "abs_path" in frame:
+        frame["filename"] = frame["abs_path"]
+    for key in ("lineno", "colno"):
+        number = integer(raw.get(key), f"{path}.{key}", errors)
+        # Stored as UInt32; anything outside that is not a real position anyway.
+        if number is not None and not 0 <= number <= _MAX_UINT32:
+            errors.invalid(f"{path}.{key}", number)
+        elif number is not None:
+            frame[key] = number
+    in_app = boolean(raw.get("in_app"), f"{path}.in_app", errors)
+    if in_app is not None:
+        frame["in_app"] = in_app
+    context_line = string(raw.get("context_line"), f"{path}.context_line", errors, 1024)
+    if context_line is not None:
+        frame["context_line"] = context_line
+    for key in ("pre_context", "post_context"):
+        lines = string_list(raw.get(key), f"{path}.{key}", errors, 1024)
+        if lines:
+            frame[key] = lines[-_MAX_CONTEXT_LINES:] if key == "pre_context" else lines[
+                :_MAX_CONTEXT_LINES
+            ]
+    frame_vars = mapping(raw.get("vars"), f"{path}.vars", errors)
+    if frame_vars is not None:
+        frame["vars"] = frame_vars
+    return frame
+
+
+def normalize_stacktrace(raw: object, path: str, errors: ErrorLog) -> JsonDict | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("frames"), list):
+        errors.invalid(path, raw)
+        return None
+    frames_raw: list[Any] = raw["frames"]
+    result: JsonDict = {}
+    if len(frames_raw) > MAX_FRAMES:
+        # Keep both ends: the entry point and where it failed matter most.
+        half = MAX_FRAMES // 2
+        result["frames_omitted"] = [half, len(frames_raw) - half]
+        frames_raw = frames_raw[:half] + frames_raw[-half:]
+    frames = [normalize_frame(f, f"{path}.frames.{i}", errors) for i, f in enumerate(frames_raw)]
+    result["frames"] = [f for f in frames if f is not None]
+    return result if result["frames"] else None
+
+
+def normalize_mechanism(raw: object, path: str, errors: ErrorLog) -> JsonDict | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        errors.invalid(path, raw)
+        return None
+    mechanism = dict(raw)
+    mechanism["type"] = string(raw.get("type"), f"{path}.type", errors, _MAX_SHORT) or "generic"
+    for key in ("handled", "synthetic"):
+        flag = boolean(raw.get(key), f"{path}.{key}", errors)
+        if flag is None:
+            mechanism.pop(key, None)
+        else:
+            mechanism[key] = flag
+    return mechanism
+
+
+def normalize_exception_value(raw: object, path: str, errors: ErrorLog) -> JsonDict | None:
+    if not isinstance(raw, dict):
+        errors.invalid(path, raw)
+        return None
+    exc_type = string(raw.get("type"), f"{path}.type", errors, _MAX_SHORT)
+    value = raw.get("value")
+    exc_value = None if value is None else truncate(to_text(value), MAX_MESSAGE)
+    if exc_type and exc_value is None:
+        split = _TYPE_WITH_VALUE.fullmatch(exc_type)
+        if split:
+            exc_type, exc_value = split.group(1), split.group(2)
+    exc: JsonDict = {"type": exc_type, "value": exc_value}
+    module = string(raw.get("module"), f"{path}.module", errors, _MAX_SHORT)
+    if module is not None:
+        exc["module"] = module
+    thread_id = raw.get("thread_id")
+    if isinstance(thread_id, int | str) and not isinstance(thread_id, bool):
+        exc["thread_id"] = thread_id
+    mechanism = normalize_mechanism(raw.get("mechanism"), f"{path}.mechanism", errors)
+    if mechanism is not None:
+        exc["mechanism"] = mechanism
+    stacktrace = normalize_stacktrace(raw.get("stacktrace"), f"{path}.stacktrace", errors)
+    if stacktrace is not None:
+        exc["stacktrace"] = stacktrace
+    if not exc_type and not exc_value and stacktrace is None:
+        errors.invalid(path, raw)
+        return None
+    return exc
+
+
+def normalize_exception(raw: object, errors: ErrorLog) -> JsonDict | None:
+    if isinstance(raw, dict) and "values" not in raw and ("type" in raw or "value" in raw):
+        raw = [raw]  # a single exception object, as very old clients send
+    values = as_values(raw, "exception", errors)
+    if not values:
+        return None
+    values = values[-MAX_EXCEPTIONS:]
+    normalized = [
+        normalize_exception_value(v, f"exception.values.{i}", errors) for i, v in enumerate(values)
+    ]
+    kept = [v for v in normalized if v is not None]
+    return {"values": kept} if kept else None
+
+
+def normalize_threads(raw: object, errors: ErrorLog) -> JsonDict | None:
+    values = as_values(raw, "threads", errors)
+    if not values:
+        return None
+    threads: list[JsonDict] = []
+    for i, thread in enumerate(values[:MAX_EXCEPTIONS]):
+        path = f"threads.values.{i}"
+        if not isinstance(thread, dict):
+            errors.invalid(path, thread)
+            continue
+        out: JsonDict = {}
+        if isinstance(thread.get("id"), int | str) and not isinstance(thread.get("id"), bool):
+            out["id"] = thread["id"]
+        name = string(thread.get("name"), f"{path}.name", errors, _MAX_SHORT)
+        if name is not None:
+            out["name"] = name
+        for key in ("crashed", "current", "main"):
+            flag = boolean(thread.get(key), f"{path}.{key}", errors)
+            if flag is not None:
+                out[key] = flag
+        stacktrace = normalize_stacktrace(thread.get("stacktrace"), f"{path}.stacktrace", errors)
+        if stacktrace is not None:
+            out["stacktrace"] = stacktrace
+        threads.append(out)
+    return {"values": threads} if threads else None
+
+
+def _logentry_fields(raw: object, path: str, errors: ErrorLog) -> JsonDict:
+    if isinstance(raw, str):
+        return {"formatted": raw}
+    if not isinstance(raw, dict):
+        errors.invalid(path, raw)
+        return {}
+    entry: JsonDict = {}
+    for key in ("formatted", "message"):
+        text = string(raw.get(key), f"{path}.{key}", errors, MAX_MESSAGE)
+        if text:
+            entry[key] = text
+    params = raw.get("params")
+    if isinstance(params, list | dict) and params:
+        entry["params"] = params
+    elif params is not None and not isinstance(params, list | dict):
+        errors.invalid(f"{path}.params", params)
+    return entry
+
+
+def normalize_logentry(logentry: object, message: object, errors: ErrorLog) -> JsonDict | None:
+    """Merge ``logentry`` and the legacy ``message`` field into one logentry.
+
+    ``logentry`` wins; a ``message`` string fills a missing ``formatted``. When only the
+    template is known, its parameters are formatted into it.
+    """
+    entry = {} if logentry is None else _logentry_fields(logentry, "logentry", errors)
+    if message is not None:
+        legacy = _logentry_fields(message, "message", errors)
+        for key, value in legacy.items():
+            entry.setdefault(key, value)
+    if "formatted" not in entry and "message" in entry:
+        template = entry["message"]
+        params = entry.get("params")
+        entry["formatted"] = truncate(format_message(template, params), MAX_MESSAGE) if (
+            params
+        ) else template
+    if entry.get("formatted") == entry.get("message") and "params" not in entry:
+        entry.pop("message", None)
+    return entry or None
+
+
+def normalize_ip(value: object, client_ip: str | None, path: str, errors: ErrorLog) -> str | None:
+    if value is None:
+        return None
+    if value == "{{auto}}":
+        return client_ip
+    if isinstance(value, str):
+        try:
+            return str(ipaddress.ip_address(value.strip()))
+        except ValueError:
+            pass
+    errors.invalid(path, value)
+    return None
+
+
+_USER_STRINGS = ("id", "username", "email", "name", "segment")
+_USER_KNOWN = frozenset(_USER_STRINGS + ("ip_address", "geo", "data"))
+
+
+def normalize_user(
+    raw: object, client_ip: str | None, remote_addr: object, errors: ErrorLog
+) -> JsonDict | None:
+    """The user; ``{{auto}}`` or a missing ip falls back to the client / REMOTE_ADDR."""
+    if not isinstance(raw, dict):
+        if raw is not None:
+            errors.invalid("user", raw)
+        raw = {}
+    user: JsonDict = {}
+    for key in _USER_STRINGS:
+        text = string(raw.get(key), f"user.{key}", errors, _MAX_SHORT)
+        if text:
+            user[key] = text
+    ip = normalize_ip(raw.get("ip_address"), client_ip, "user.ip_address", errors)
+    if ip is None and "ip_address" not in raw and remote_addr is not None:
+        # Only a fallback: a non-IP REMOTE_ADDR (test clients, sockets) is not an error.
+        ip = normalize_ip(remote_addr, None, "request.env.REMOTE_ADDR", ErrorLog())
+    if ip:
+        user["ip_address"] = ip
+    for key in ("geo", "data"):
+        value = mapping(raw.get(key), f"user.{key}", errors)
+        if value:
+            user[key] = value
+    # Sentry keeps unknown user attributes under `data`.
+    other = {k: v for k, v in raw.items() if k not in _USER_KNOWN and v is not None}
+    if other:
+        user["data"] = {**user.get("data", {}), **other}
+    return user or None

@@ -1,0 +1,109 @@
+"""Decode, normalise and group one bus message (pure CPU work, no I/O).
+
+Every message either becomes a :class:`PreparedEvent` or a :class:`Poison` carrying the
+reason it cannot be processed; nothing here raises on bad input, because one bad message
+must never stop the partition behind it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from faultline_core.bus.base import BusMessage
+from faultline_core.event import NormalizedEvent
+from faultline_core.grouping import compute_grouping
+from faultline_core.messages import MessageDecodeError, decode_ingest_message
+from faultline_core.normalize import InvalidEvent, normalize_event
+
+log = logging.getLogger(__name__)
+
+EVENT_ITEM_TYPES = frozenset({"event"})
+
+# Both stores must accept every value: PostgreSQL BIGINT ids, ClickHouse DateTime's range
+# (1970 to 2106), 32 hex digits for the UUID columns and FixedString(32) hashes.
+_MAX_PROJECT_ID = 2**63 - 1
+_EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
+_LATEST = datetime(2105, 12, 31, tzinfo=UTC)
+_HEX32 = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass(frozen=True)
+class PreparedEvent:
+    """A normalised, grouped event and the message it came from."""
+
+    message: BusMessage
+    event: NormalizedEvent
+    hashes: tuple[str, ...]
+    """Grouping hashes, the primary one first; never empty."""
+    grouping_config: str
+    received_at: float
+    """When the relay received the event (epoch seconds), for end-to-end latency."""
+
+    @property
+    def primary_hash(self) -> str:
+        return self.hashes[0]
+
+
+@dataclass(frozen=True)
+class Poison:
+    """A message that cannot be processed: it goes to the dead-letter topic."""
+
+    message: BusMessage
+    reason: str
+    """A short, fixed reason class (a metric label): ``undecodable``, ``invalid_event``…"""
+    error: str
+
+
+def prepare(message: BusMessage) -> PreparedEvent | Poison:
+    """Turn one bus message into a prepared event, or say why it is poison. Never raises."""
+    try:
+        return _prepare(message)
+    except Exception as exc:  # a bug on one odd payload must not stall the partition
+        log.exception("preparing message %s@%d failed", message.partition, message.offset)
+        return Poison(message, "processing_error", f"{type(exc).__name__}: {exc}")
+
+
+def _prepare(message: BusMessage) -> PreparedEvent | Poison:
+    try:
+        ingest = decode_ingest_message(message.value)
+    except MessageDecodeError as exc:
+        return Poison(message, "undecodable", str(exc))
+    if ingest.item_type not in EVENT_ITEM_TYPES:
+        return Poison(message, "unsupported_item_type", f"item type {ingest.item_type!r}")
+    if not 0 < ingest.project_id <= _MAX_PROJECT_ID:
+        return Poison(message, "invalid_header", f"project id {ingest.project_id} out of range")
+    if not _EARLIEST.timestamp() <= ingest.received_at <= _LATEST.timestamp():  # NaN too
+        return Poison(message, "invalid_header", f"received_at {ingest.received_at} out of range")
+    try:
+        event = normalize_event(
+            ingest.project_id, ingest.event_id, ingest.payload, ingest.received_at,
+            ingest.client_ip,
+        )
+    except InvalidEvent as exc:
+        return Poison(message, "invalid_event", str(exc))
+    problem = _unstorable(event)
+    if problem:
+        return Poison(message, "invalid_event", problem)
+    grouping = compute_grouping(event.data)
+    hashes = tuple(grouping.hashes)
+    if not hashes or not all(_HEX32.fullmatch(h) for h in hashes):
+        return Poison(message, "processing_error", f"grouping gave unusable hashes: {hashes!r}")
+    return PreparedEvent(message, event, hashes, grouping.config, ingest.received_at)
+
+
+def prepare_all(messages: Sequence[BusMessage]) -> list[PreparedEvent | Poison]:
+    """:func:`prepare` for a chunk of messages (run in a worker thread by the runner)."""
+    return [prepare(message) for message in messages]
+
+
+def _unstorable(event: NormalizedEvent) -> str:
+    """Why the stores would reject this event (a batch must never fail on one event)."""
+    if not _HEX32.fullmatch(event.event_id):
+        return f"event id {event.event_id!r} is not 32 lowercase hex digits"
+    if not _EARLIEST <= event.timestamp <= _LATEST:
+        return f"timestamp {event.timestamp.isoformat()} is out of range"
+    return ""

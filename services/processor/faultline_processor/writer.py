@@ -1,0 +1,191 @@
+"""Writing one batch: issues, then raw events, then counters, then dead letters.
+
+The order is what makes a crash anywhere harmless: every step is idempotent, and the
+offsets are committed (by the runner) only after all of them succeeded, so a replayed
+batch finds its issues, collapses into the same ClickHouse rows (ReplacingMergeTree,
+read with FINAL) and is not counted again (``processed_events``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+
+from faultline_core.bus.base import BusProducer
+from faultline_core.storage.clickhouse.base import ClickHouse
+from faultline_core.storage.clickhouse.errors_table import ERRORS_COLUMNS, errors_row
+from faultline_processor import issue_store, metrics
+from faultline_processor.batch import Batch
+from faultline_processor.dlq import publish_dead_letters
+from faultline_processor.issue_store import EventRecord, IssueSeed, RecordResult, Resolution
+from faultline_processor.prepare import Poison, PreparedEvent
+
+log = logging.getLogger(__name__)
+
+ERRORS_TABLE = "errors"
+
+ResolveIssues = Callable[[AsyncConnectionPool[Any], Sequence[IssueSeed]], Awaitable[Resolution]]
+RecordEvents = Callable[[AsyncConnectionPool[Any], Sequence[EventRecord]], Awaitable[RecordResult]]
+
+
+@dataclass(frozen=True)
+class WriteOutcome:
+    written: list[PreparedEvent]
+    """Events counted for the first time."""
+    duplicates: int
+    dead_letters: list[Poison]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff between attempts to write a batch, capped at ``max_delay_s``."""
+
+    initial_delay_s: float = 0.1
+    max_delay_s: float = 5.0
+
+    def delay(self, attempt: int) -> float:
+        return float(min(self.max_delay_s, self.initial_delay_s * 2 ** max(0, attempt - 1)))
+
+
+def issue_seed(prepared: PreparedEvent) -> IssueSeed:
+    """The new issue an event would create (type and metadata as normalisation derived)."""
+    event = prepared.event
+    data_type = event.data.get("type")
+    metadata = event.data.get("metadata")
+    return IssueSeed(
+        project_id=event.project_id, hashes=prepared.hashes,
+        grouping_config=prepared.grouping_config, timestamp=event.timestamp,
+        title=event.title, culprit=event.culprit, level=event.level,
+        type=data_type if isinstance(data_type, str) and data_type else "default",
+        platform=event.platform,
+        metadata=metadata if isinstance(metadata, Mapping) else {"title": event.title},
+    )
+
+
+class BatchWriter:
+    """Writes batches to PostgreSQL and ClickHouse and dead-letters their poison.
+
+    ``resolve_issues`` and ``record_events`` default to :mod:`issue_store`; they are
+    parameters so that a test can make one step fail the way a crash would.
+    """
+
+    def __init__(
+        self,
+        clickhouse: ClickHouse,
+        pool: AsyncConnectionPool[Any],
+        dlq: BusProducer,
+        dlq_topic: str,
+        *,
+        resolve_issues: ResolveIssues = issue_store.resolve_issues,
+        record_events: RecordEvents = issue_store.record_events,
+    ) -> None:
+        self._clickhouse = clickhouse
+        self._pool = pool
+        self._dlq = dlq
+        self._dlq_topic = dlq_topic
+        self._resolve_issues = resolve_issues
+        self._record_events = record_events
+
+    async def write(self, batch: Batch) -> WriteOutcome:
+        """Write ``batch`` once; raises if any sink fails (the caller retries)."""
+        started = time.perf_counter()
+        resolution = await self._resolve_issues(
+            self._pool, [issue_seed(p) for p in batch.events]
+        )
+        metrics.WRITE_SECONDS.labels("postgres").observe(time.perf_counter() - started)
+        stored = [p for p in batch.events if p.event.project_id not in resolution.unknown_projects]
+        orphans = [
+            Poison(p.message, "unknown_project", f"project {p.event.project_id} does not exist")
+            for p in batch.events if p.event.project_id in resolution.unknown_projects
+        ]
+        issue_ids = [resolution.issue_ids[issue_seed_key(p)] for p in stored]
+
+        if stored:
+            started = time.perf_counter()
+            await self._clickhouse.insert(
+                ERRORS_TABLE,
+                ERRORS_COLUMNS,
+                [errors_row(p.event, issue_id, p.primary_hash)
+                 for p, issue_id in zip(stored, issue_ids, strict=True)],
+            )
+            metrics.WRITE_SECONDS.labels("clickhouse").observe(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        result = await self._record_events(
+            self._pool, [_record(p, i) for p, i in zip(stored, issue_ids, strict=True)]
+        )
+        metrics.WRITE_SECONDS.labels("postgres").observe(time.perf_counter() - started)
+
+        dead = [*batch.poison, *orphans]
+        await publish_dead_letters(self._dlq, self._dlq_topic, dead)
+        return WriteOutcome(_counted(stored, result), result.duplicates, dead)
+
+    async def write_until_done(
+        self,
+        batch: Batch,
+        policy: RetryPolicy,
+        on_failure: Callable[[bool], None] | None = None,
+    ) -> WriteOutcome:
+        """Write ``batch``, retrying with backoff until it succeeds.
+
+        Never gives up on its own and never drops the batch: the caller cancels it (at
+        shutdown), and then the batch's offsets stay uncommitted and it is redelivered.
+        ``on_failure(True)`` is called when retrying starts, ``on_failure(False)`` when a
+        retried write finally succeeds, so the caller can pause its partitions meanwhile.
+        """
+        attempt = 0
+        while True:
+            try:
+                outcome = await self.write(batch)
+            except Exception as exc:
+                attempt += 1
+                delay = policy.delay(attempt)
+                metrics.WRITE_RETRIES.inc()
+                log.warning(
+                    "writing a batch of %d messages failed (attempt %d), retrying in %.1fs: %s",
+                    len(batch), attempt, delay, _describe(exc),
+                )
+                if on_failure is not None and attempt == 1:
+                    on_failure(True)
+                await asyncio.sleep(delay)
+                continue
+            if on_failure is not None and attempt:
+                on_failure(False)
+            return outcome
+
+
+def issue_seed_key(prepared: PreparedEvent) -> issue_store.IssueKey:
+    return (prepared.event.project_id, prepared.hashes)
+
+
+def _record(prepared: PreparedEvent, issue_id: int) -> EventRecord:
+    event = prepared.event
+    return EventRecord(
+        project_id=event.project_id, event_id=event.event_id, issue_id=issue_id,
+        timestamp=event.timestamp, received=event.received, level=event.level,
+        title=event.title, culprit=event.culprit,
+    )
+
+
+def _counted(stored: Sequence[PreparedEvent], result: RecordResult) -> list[PreparedEvent]:
+    """The events counted now; an event delivered twice in one batch appears once."""
+    pending = {(r.project_id, r.event_id) for r in result.new}
+    counted: list[PreparedEvent] = []
+    for prepared in stored:
+        key = (prepared.event.project_id, prepared.event.event_id)
+        if key in pending:
+            pending.discard(key)
+            counted.append(prepared)
+    return counted
+
+
+def _describe(exc: BaseException) -> str:
+    # The first line only: driver messages can carry whole statements (event data).
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:300] if text else ''}"
