@@ -22,7 +22,8 @@ from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
-from psycopg_pool import AsyncConnectionPool
+
+from faultline_core.storage.postgres.pool import Pool
 
 IssueKey = tuple[int, tuple[str, ...]]
 """(project id, grouping hashes): events with the same key always share an issue."""
@@ -127,7 +128,7 @@ WHERE g.issue_id = m.loser
 
 
 async def resolve_issues(
-    pool: AsyncConnectionPool[Any], seeds: Sequence[IssueSeed]
+    pool: Pool, seeds: Sequence[IssueSeed]
 ) -> Resolution:
     """The issue id of every seed's key, creating issues and grouphashes as needed.
 
@@ -341,7 +342,7 @@ class _IssueDelta:
 
 
 async def record_events(
-    pool: AsyncConnectionPool[Any], records: Sequence[EventRecord]
+    pool: Pool, records: Sequence[EventRecord]
 ) -> RecordResult:
     """Count each event once on its issue, in one transaction.
 

@@ -15,13 +15,11 @@ import logging
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
-
-from psycopg_pool import AsyncConnectionPool
 
 from faultline_core.bus.base import BusConsumer, BusProducer, Partition
 from faultline_core.settings import BusSettings, ProcessorSettings
 from faultline_core.storage.clickhouse.base import ClickHouse
+from faultline_core.storage.postgres.pool import Pool
 from faultline_processor import issue_store, metrics
 from faultline_processor.batch import Batch
 from faultline_processor.prepare import prepare_all
@@ -53,7 +51,7 @@ class Processor:
         consumer: BusConsumer,
         dlq: BusProducer,
         clickhouse: ClickHouse,
-        pool: AsyncConnectionPool[Any],
+        pool: Pool,
         settings: ProcessorSettings,
         bus: BusSettings,
         *,

@@ -13,13 +13,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from psycopg_pool import AsyncConnectionPool
 
 from faultline_core.bus.base import BusProducer
 from faultline_core.storage.clickhouse.base import ClickHouse
 from faultline_core.storage.clickhouse.errors_table import ERRORS_COLUMNS, errors_row
+from faultline_core.storage.postgres.pool import Pool
 from faultline_processor import issue_store, metrics
 from faultline_processor.batch import Batch
 from faultline_processor.dlq import publish_dead_letters
@@ -30,8 +28,8 @@ log = logging.getLogger(__name__)
 
 ERRORS_TABLE = "errors"
 
-ResolveIssues = Callable[[AsyncConnectionPool[Any], Sequence[IssueSeed]], Awaitable[Resolution]]
-RecordEvents = Callable[[AsyncConnectionPool[Any], Sequence[EventRecord]], Awaitable[RecordResult]]
+ResolveIssues = Callable[[Pool, Sequence[IssueSeed]], Awaitable[Resolution]]
+RecordEvents = Callable[[Pool, Sequence[EventRecord]], Awaitable[RecordResult]]
 
 
 @dataclass(frozen=True)
@@ -78,7 +76,7 @@ class BatchWriter:
     def __init__(
         self,
         clickhouse: ClickHouse,
-        pool: AsyncConnectionPool[Any],
+        pool: Pool,
         dlq: BusProducer,
         dlq_topic: str,
         *,

@@ -21,7 +21,8 @@ from enum import Enum
 from typing import Any
 
 from psycopg.rows import DictRow, dict_row
-from psycopg_pool import AsyncConnectionPool
+
+from faultline_core.storage.postgres.pool import Pool
 
 STATUSES = frozenset({"unresolved", "resolved", "ignored"})
 DEFAULT_LIMIT = 25
@@ -117,7 +118,7 @@ def _issue(row: DictRow) -> Issue:
     return Issue(**row)
 
 
-async def get_issue(pool: AsyncConnectionPool, project_id: int, issue_id: int) -> Issue | None:
+async def get_issue(pool: Pool, project_id: int, issue_id: int) -> Issue | None:
     """The issue, only if it belongs to ``project_id`` and has been seen."""
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
@@ -130,7 +131,7 @@ async def get_issue(pool: AsyncConnectionPool, project_id: int, issue_id: int) -
 
 
 async def list_issues(
-    pool: AsyncConnectionPool,
+    pool: Pool,
     project_id: int,
     *,
     sort: IssueSortKey = IssueSortKey.LAST_SEEN,

@@ -22,11 +22,11 @@ from typing import Any, NamedTuple, TypeVar
 
 import grpc
 import psycopg
-from psycopg_pool import AsyncConnectionPool
 
 from faultline.v1 import query_pb2, query_pb2_grpc
 from faultline_core.storage.clickhouse.base import ClickHouse
 from faultline_core.storage.clickhouse.normalize import ClickHouseError
+from faultline_core.storage.postgres.pool import Pool
 from faultline_query import convert, issues, sql
 from faultline_query.volume import INTERVAL_STEP, fill_buckets, volume_window
 
@@ -162,7 +162,7 @@ class QueryServicer(query_pb2_grpc.QueryServiceServicer):
     """Answers the query RPCs from PostgreSQL (issues) and ClickHouse (raw events)."""
 
     def __init__(
-        self, clickhouse: ClickHouse, pool: AsyncConnectionPool, clock: Clock = _utc_now
+        self, clickhouse: ClickHouse, pool: Pool, clock: Clock = _utc_now
     ) -> None:
         self._clickhouse = clickhouse
         self._pool = pool

@@ -1,0 +1,39 @@
+"""The relay's Prometheus metrics (low-cardinality labels only)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+REQUESTS = Counter(
+    "faultline_relay_requests_total",
+    "Ingestion requests by endpoint and outcome.",
+    ["endpoint", "outcome"],
+)
+RECEIVED_BYTES = Counter(
+    "faultline_relay_received_bytes_total",
+    "Request body bytes received, as sent on the wire (before decompression).",
+    ["endpoint"],
+)
+ITEMS = Counter(
+    "faultline_relay_items_total",
+    "Envelope items by type and whether they were published or skipped.",
+    ["type", "action"],
+)
+PUBLISH_SECONDS = Histogram(
+    "faultline_relay_publish_seconds",
+    "Time for one durable publish on the bus.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+
+# Item types come from clients; anything outside the protocol's list is counted as
+# "unknown" so a client cannot create unbounded label values.
+KNOWN_ITEM_TYPES = frozenset({
+    "event", "transaction", "attachment", "session", "sessions", "client_report",
+    "user_report", "feedback", "check_in", "profile", "profile_chunk", "replay_event",
+    "replay_recording", "replay_video", "log", "span", "statsd", "metric_buckets",
+    "security", "raw_security", "form_data", "nel", "unreal_report", "otel_log",
+})
+
+
+def item_type_label(item_type: str) -> str:
+    return item_type if item_type in KNOWN_ITEM_TYPES else "unknown"

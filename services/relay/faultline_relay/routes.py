@@ -1,0 +1,191 @@
+"""The ingestion endpoints SDKs post to: ``/api/{project_id}/envelope/`` and ``/store/``.
+
+A request is answered 200 only after each of its events is durably on the bus; every
+refusal is a ``{"detail": ...}`` body with an ``X-Sentry-Error`` header. Each endpoint is
+registered with and without the trailing slash because SDKs do not follow redirects of
+POST requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from faultline_core.bus.base import BusUnavailable
+from faultline_core.messages import IngestMessage
+from faultline_core.storage.postgres.tenancy import ProjectKey
+from faultline_relay.auth import (
+    Credentials,
+    authenticate,
+    credentials_from_dsn,
+    credentials_from_header,
+    credentials_from_query,
+    merge_credentials,
+)
+from faultline_relay.body import client_ip, decode_body, read_body, run_heavy
+from faultline_relay.context import RelayContext
+from faultline_relay.errors import (
+    CORS_ALLOW_HEADERS,
+    CORS_HEADERS,
+    Outcome,
+    RelayError,
+    error_response,
+    ok_response,
+    unavailable,
+)
+from faultline_relay.ingest import EventItem, parse_envelope_events, store_event
+from faultline_relay.limits import rate_limited
+from faultline_relay.metrics import ITEMS, PUBLISH_SECONDS, RECEIVED_BYTES, REQUESTS
+
+log = logging.getLogger(__name__)
+
+BUS_RETRY_AFTER_S = 5
+# The adapter enforces BusSettings.publish_timeout_s itself; this outer bound only
+# catches an adapter that hangs, so a client never waits forever.
+_PUBLISH_TIMEOUT_MARGIN_S = 1.0
+
+
+def get_relay(request: Request) -> RelayContext:
+    relay = getattr(request.app.state, "relay", None)
+    if not isinstance(relay, RelayContext):
+        raise RuntimeError("app.state.relay is not set: the relay was not started")
+    return relay
+
+
+Relay = Annotated[RelayContext, Depends(get_relay)]
+
+router = APIRouter()
+
+
+async def _respond(endpoint: str, handle: Callable[[], Awaitable[Response]]) -> Response:
+    """Run a handler; render its refusal, and never let an unexpected error escape."""
+    try:
+        response = await handle()
+    except RelayError as error:
+        REQUESTS.labels(endpoint, error.outcome.value).inc()
+        return error_response(error)
+    except Exception:
+        log.exception("unexpected error while handling an %s request", endpoint)
+        REQUESTS.labels(endpoint, Outcome.INTERNAL.value).inc()
+        return error_response(RelayError(500, "internal error", Outcome.INTERNAL))
+    REQUESTS.labels(endpoint, Outcome.ACCEPTED.value).inc()
+    return response
+
+
+async def _admit(
+    relay: RelayContext, credentials: Credentials | None, project_id: str
+) -> ProjectKey:
+    """The authenticated key, unless its rate-limit window is already used up."""
+    key = await authenticate(relay.keys, credentials, project_id)
+    retry_after = relay.limiter.retry_after(key)
+    if retry_after is not None:
+        raise rate_limited(retry_after)
+    return key
+
+
+async def _decoded_body(request: Request, relay: RelayContext, endpoint: str) -> bytes:
+    raw = await read_body(request, relay.settings.max_compressed_bytes)
+    RECEIVED_BYTES.labels(endpoint).inc(len(raw))
+    return await decode_body(
+        raw,
+        request.headers.get("content-encoding"),
+        relay.settings.max_decompressed_bytes,
+        relay.heavy_work,
+    )
+
+
+async def _publish(
+    relay: RelayContext, request: Request, key: ProjectKey, events: list[EventItem]
+) -> Response:
+    """Publish every event (after charging the key's rate limit); 200 once all are durable."""
+    retry_after = relay.limiter.try_consume(key, len(events))
+    if retry_after is not None:
+        raise rate_limited(retry_after)
+    received_at = time.time()
+    ip = client_ip(request, relay.trust_forwarded_for)
+    partition_key = str(key.project_id).encode()
+    timeout_s = relay.bus.publish_timeout_s + _PUBLISH_TIMEOUT_MARGIN_S
+    for event in events:
+        message = IngestMessage(
+            key.project_id, event.event_id, "event", received_at, ip, event.payload
+        )
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(timeout_s):
+                await relay.producer.publish(
+                    relay.bus.events_topic, partition_key, message.encode()
+                )
+        except (BusUnavailable, TimeoutError) as exc:
+            log.warning("event bus unavailable: %s", exc or type(exc).__name__)
+            raise unavailable("event bus unavailable, retry later", BUS_RETRY_AFTER_S) from exc
+        PUBLISH_SECONDS.observe(time.perf_counter() - started)
+        ITEMS.labels("event", "published").inc()
+    return ok_response({"id": events[0].event_id})
+
+
+async def _ingest_envelope(request: Request, relay: RelayContext, project_id: str) -> Response:
+    # Credentials outside the body are checked first, so a bad key costs no decompression.
+    outer = merge_credentials(
+        credentials_from_header(request.headers.get("x-sentry-auth")),
+        credentials_from_query(request.query_params),
+    )
+    key = await _admit(relay, outer, project_id) if outer is not None else None
+    body = await _decoded_body(request, relay, "envelope")
+    envelope, events = await run_heavy(
+        relay.heavy_work, len(body), parse_envelope_events, body, relay.settings.max_event_bytes
+    )
+    from_dsn = credentials_from_dsn(envelope.headers.get("dsn"))
+    credentials = merge_credentials(outer, from_dsn)
+    if key is None or credentials != outer:
+        key = await _admit(relay, credentials, project_id)
+    if not events:
+        return ok_response({})
+    return await _publish(relay, request, key, events)
+
+
+async def _ingest_store(request: Request, relay: RelayContext, project_id: str) -> Response:
+    credentials = merge_credentials(
+        credentials_from_header(request.headers.get("x-sentry-auth")),
+        credentials_from_query(request.query_params),
+    )
+    key = await _admit(relay, credentials, project_id)
+    body = await _decoded_body(request, relay, "store")
+    event = store_event(body, relay.settings.max_event_bytes)
+    return await _publish(relay, request, key, [event])
+
+
+@router.post("/api/{project_id}/envelope/")
+@router.post("/api/{project_id}/envelope", include_in_schema=False)
+async def envelope_endpoint(project_id: str, request: Request, relay: Relay) -> Response:
+    """Accept a Sentry envelope; its ``event`` items go to the bus, other items are skipped."""
+    return await _respond("envelope", lambda: _ingest_envelope(request, relay, project_id))
+
+
+@router.post("/api/{project_id}/store/")
+@router.post("/api/{project_id}/store", include_in_schema=False)
+async def store_endpoint(project_id: str, request: Request, relay: Relay) -> Response:
+    """Accept one JSON event (the legacy endpoint)."""
+    return await _respond("store", lambda: _ingest_store(request, relay, project_id))
+
+
+@router.options("/api/{project_id}/envelope/", include_in_schema=False)
+@router.options("/api/{project_id}/envelope", include_in_schema=False)
+@router.options("/api/{project_id}/store/", include_in_schema=False)
+@router.options("/api/{project_id}/store", include_in_schema=False)
+async def cors_preflight(project_id: str) -> Response:
+    """Let browser SDKs post from any origin."""
+    return Response(
+        status_code=200,
+        headers={
+            **CORS_HEADERS,
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
+            "Access-Control-Max-Age": "3600",
+        },
+    )
