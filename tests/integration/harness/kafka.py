@@ -9,6 +9,7 @@ config, data and logs under a work directory.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import shutil
@@ -27,12 +28,17 @@ CACHE_ROOT = Path(os.environ.get("FAULTLINE_CACHE_DIR", Path.home() / ".cache" /
 RESOLVE_TIMEOUT_S = 600.0
 READY_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 30.0
+START_ATTEMPTS = 3
 JAVA_OPTIONS = ("-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", "-Djava.awt.headless=true")
 _READY_LINE = "Kafka Server started"
 
 
 class KafkaBrokerError(RuntimeError):
     """The broker could not be installed, formatted or started."""
+
+
+class KafkaBrokerExited(KafkaBrokerError):
+    """The broker process died while starting (e.g. a port was taken meanwhile)."""
 
 
 def tools_available() -> bool:
@@ -163,20 +169,32 @@ def _java_command(workdir: Path, libs: Path, main_class: str, *args: str) -> lis
 
 
 def start_kafka(workdir: Path) -> KafkaBroker:
-    """Format storage and start a one-node KRaft broker; return once it serves requests."""
+    """Format storage and start a one-node KRaft broker; return once it serves requests.
+
+    A free port can be taken by another process before the broker binds it, so a broker
+    that dies during start is retried (with new ports) a couple of times.
+    """
     libs = kafka_jars()
     workdir = workdir.resolve()
+    for attempt in range(1, START_ATTEMPTS):
+        with contextlib.suppress(KafkaBrokerExited):
+            return _start_once(workdir / f"attempt-{attempt}", libs)
+    return _start_once(workdir / f"attempt-{START_ATTEMPTS}", libs)
+
+
+def _start_once(workdir: Path, libs: Path) -> KafkaBroker:
     for sub in ("data", "logs"):
         (workdir / sub).mkdir(parents=True, exist_ok=True)
     broker_port, controller_port = free_port(), free_port()
+    while controller_port == broker_port:
+        controller_port = free_port()
     config = workdir / "server.properties"
     config.write_text(_server_properties(workdir, broker_port, controller_port))
     (workdir / "log4j2.properties").write_text(_log4j_properties(workdir))
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+    format_command = ["format", "-t", cluster_id, "-c", str(config)]
     formatted = subprocess.run(
-        _java_command(
-            workdir, libs, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)
-        ),
+        _java_command(workdir, libs, "kafka.tools.StorageTool", *format_command),
         capture_output=True,
         text=True,
         timeout=120,
@@ -208,7 +226,7 @@ def _wait_ready(broker: KafkaBroker, port: int) -> None:
     server_log = broker.workdir / "logs" / "server.log"
     while time.monotonic() < deadline:
         if broker.process.poll() is not None:
-            raise KafkaBrokerError(
+            raise KafkaBrokerExited(
                 f"kafka exited with code {broker.process.returncode} during start\n"
                 + broker.log_tail()
             )

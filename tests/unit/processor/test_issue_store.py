@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
+from pydantic import SecretStr
 
+from faultline_core.settings import PostgresSettings
+from faultline_core.storage.postgres.pool import Pool, open_pool
 from faultline_processor.issue_store import (
     EventRecord,
     IssueSeed,
@@ -41,14 +43,14 @@ def h(n: int) -> str:
     return f"{n:032x}"
 
 
-async def rows(pool: AsyncConnectionPool, sql: str, *params: Any) -> list[dict[str, Any]]:
+async def rows(pool: Pool, sql: str, *params: Any) -> list[dict[str, Any]]:
     async with pool.connection() as conn:
         cur = conn.cursor(row_factory=dict_row)
         await cur.execute(sql, params)
         return list(await cur.fetchall())
 
 
-async def test_new_hashes_create_one_uncounted_issue(pool: AsyncConnectionPool,
+async def test_new_hashes_create_one_uncounted_issue(pool: Pool,
                                                      project_id: int) -> None:
     resolution = await resolve_issues(pool, [seed(project_id, h(1), h(2))])
 
@@ -63,7 +65,7 @@ async def test_new_hashes_create_one_uncounted_issue(pool: AsyncConnectionPool,
 
 
 async def test_any_known_hash_joins_its_issue_and_adopts_the_others(
-    pool: AsyncConnectionPool, project_id: int
+    pool: Pool, project_id: int
 ) -> None:
     first = await resolve_issues(pool, [seed(project_id, h(2))])
     existing = first.issue_ids[(project_id, (h(2),))]
@@ -77,7 +79,7 @@ async def test_any_known_hash_joins_its_issue_and_adopts_the_others(
 
 
 async def test_keys_sharing_a_hash_in_one_batch_share_a_new_issue(
-    pool: AsyncConnectionPool, project_id: int
+    pool: Pool, project_id: int
 ) -> None:
     resolution = await resolve_issues(
         pool, [seed(project_id, h(1), h(2)), seed(project_id, h(2), h(3)), seed(project_id, h(9))]
@@ -89,7 +91,7 @@ async def test_keys_sharing_a_hash_in_one_batch_share_a_new_issue(
     assert len(await rows(pool, "SELECT id FROM issues")) == 2
 
 
-async def test_same_hash_in_two_projects_is_two_issues(pool: AsyncConnectionPool,
+async def test_same_hash_in_two_projects_is_two_issues(pool: Pool,
                                                        project_id: int) -> None:
     [created] = await rows(
         pool,
@@ -104,7 +106,7 @@ async def test_same_hash_in_two_projects_is_two_issues(pool: AsyncConnectionPool
     assert resolution.issue_ids[(project_id, (h(1),))] != resolution.issue_ids[(other, (h(1),))]
 
 
-async def test_unknown_project_is_reported_not_created(pool: AsyncConnectionPool,
+async def test_unknown_project_is_reported_not_created(pool: Pool,
                                                        project_id: int) -> None:
     resolution = await resolve_issues(pool, [seed(project_id + 50, h(1)), seed(project_id, h(2))])
 
@@ -113,11 +115,11 @@ async def test_unknown_project_is_reported_not_created(pool: AsyncConnectionPool
 
 
 async def test_concurrent_processors_converge_on_one_issue(pg_dsn: str, project_id: int,
-                                                           pool: AsyncConnectionPool) -> None:
+                                                           pool: Pool) -> None:
     # Two pools: two processors, each with its own connections.
-    other = AsyncConnectionPool(pg_dsn, min_size=1, max_size=2, open=False,
-                                kwargs={"autocommit": True})
-    await other.open(wait=True)
+    other = await open_pool(
+        PostgresSettings(dsn=SecretStr(pg_dsn), pool_min_size=1, pool_max_size=2)
+    )
     try:
         for n in range(10):
             seeds = [seed(project_id, h(100 + n), h(200 + n))]
@@ -132,7 +134,7 @@ async def test_concurrent_processors_converge_on_one_issue(pg_dsn: str, project_
     assert orphans == []
 
 
-async def test_record_counts_new_events_once(pool: AsyncConnectionPool, project_id: int) -> None:
+async def test_record_counts_new_events_once(pool: Pool, project_id: int) -> None:
     issue_id = (await resolve_issues(pool, [seed(project_id, h(1))])).issue_ids[
         (project_id, (h(1),))
     ]
@@ -152,7 +154,7 @@ async def test_record_counts_new_events_once(pool: AsyncConnectionPool, project_
 
 
 async def test_older_event_does_not_overwrite_the_latest_title(
-    pool: AsyncConnectionPool, project_id: int
+    pool: Pool, project_id: int
 ) -> None:
     issue_id = (await resolve_issues(pool, [seed(project_id, h(1))])).issue_ids[
         (project_id, (h(1),))
@@ -165,7 +167,7 @@ async def test_older_event_does_not_overwrite_the_latest_title(
     assert issue["first_seen"] == T0 - timedelta(days=1)
 
 
-async def test_text_postgres_would_reject_is_cleaned(pool: AsyncConnectionPool,
+async def test_text_postgres_would_reject_is_cleaned(pool: Pool,
                                                      project_id: int) -> None:
     nasty = "bad\x00byte \ud800 here"
     resolution = await resolve_issues(

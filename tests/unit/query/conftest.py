@@ -14,13 +14,12 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 import grpc
 import pytest
 import pytest_asyncio
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
 from pydantic import SecretStr
 
 from faultline.v1 import query_pb2_grpc
@@ -29,7 +28,7 @@ from faultline_core.settings import PostgresSettings
 from faultline_core.storage.clickhouse.base import ClickHouse
 from faultline_core.storage.clickhouse.errors_table import ERRORS_COLUMNS, errors_row
 from faultline_core.storage.postgres import tenancy
-from faultline_core.storage.postgres.pool import open_pool
+from faultline_core.storage.postgres.pool import Pool, open_pool
 from faultline_query.server import start_query_server_on
 from faultline_query.servicer import QueryServicer
 
@@ -49,13 +48,13 @@ class QueryService:
 
     stub: query_pb2_grpc.QueryServiceStub
     channel: grpc.aio.Channel
-    pool: AsyncConnectionPool
+    pool: Pool
     clickhouse: ClickHouse
     tenants: Tenants
 
 
 @pytest_asyncio.fixture
-async def pool(pg_dsn: str) -> AsyncIterator[AsyncConnectionPool]:
+async def pool(pg_dsn: str) -> AsyncIterator[Pool]:
     settings = PostgresSettings(dsn=SecretStr(pg_dsn), pool_min_size=1, pool_max_size=4)
     pool = await open_pool(settings)
     yield pool
@@ -63,9 +62,8 @@ async def pool(pg_dsn: str) -> AsyncIterator[AsyncConnectionPool]:
 
 
 @pytest_asyncio.fixture
-async def tenants(pool: AsyncConnectionPool) -> Tenants:
-    async with pool.connection() as raw:
-        conn = cast(tenancy.Conn, raw)  # the pool hands out dict-row connections
+async def tenants(pool: Pool) -> Tenants:
+    async with pool.connection() as conn:
         org = await tenancy.create_organization(conn, "acme", "Acme")
         other_org = await tenancy.create_organization(conn, "globex", "Globex")
         project_a = await tenancy.create_project(conn, org, "backend", "Backend", "python")
@@ -83,7 +81,7 @@ def any_clickhouse(request: pytest.FixtureRequest) -> ClickHouse:
 
 @contextlib.asynccontextmanager
 async def running_service(
-    clickhouse: ClickHouse, pool: AsyncConnectionPool, tenants: Tenants
+    clickhouse: ClickHouse, pool: Pool, tenants: Tenants
 ) -> AsyncIterator[QueryService]:
     """The query server on ``clickhouse`` and ``pool``, and a client channel to it."""
     servicer = QueryServicer(clickhouse, pool, clock=lambda: NOW)
@@ -101,7 +99,7 @@ async def running_service(
 
 @pytest_asyncio.fixture
 async def service(
-    clickhouse: ClickHouse, pool: AsyncConnectionPool, tenants: Tenants
+    clickhouse: ClickHouse, pool: Pool, tenants: Tenants
 ) -> AsyncIterator[QueryService]:
     """The query server on chDB."""
     async with running_service(clickhouse, pool, tenants) as running:
@@ -110,7 +108,7 @@ async def service(
 
 @pytest_asyncio.fixture
 async def service_any(
-    any_clickhouse: ClickHouse, pool: AsyncConnectionPool, tenants: Tenants
+    any_clickhouse: ClickHouse, pool: Pool, tenants: Tenants
 ) -> AsyncIterator[QueryService]:
     """The query server on each ClickHouse engine in turn."""
     async with running_service(any_clickhouse, pool, tenants) as running:
@@ -118,7 +116,7 @@ async def service_any(
 
 
 async def insert_issue(
-    pool: AsyncConnectionPool,
+    pool: Pool,
     project_id: int,
     *,
     first_seen: datetime = NOW,

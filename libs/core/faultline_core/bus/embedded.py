@@ -274,6 +274,7 @@ class EmbeddedConsumer:
         deadline = time.monotonic() + max(timeout_s, 0.0)
         while True:
             if self._resumed.is_set():
+                await self._discard_notifications()
                 messages = await self._fetch(pool, max_messages)
                 if messages:
                     self._position = messages[-1].offset + 1
@@ -361,6 +362,21 @@ class EmbeddedConsumer:
             log.warning("embedded bus: LISTEN connection lost: %r", exc)
             await self._close_listener()
             await asyncio.sleep(timeout_s)
+
+    async def _discard_notifications(self) -> None:
+        """Read wake-ups already delivered: the fetch that follows sees their rows anyway.
+
+        Unread notifications would pile up in the socket and then in the server's NOTIFY
+        queue while the consumer is busy, and a full queue makes every publish fail.
+        """
+        if self._listener is None:
+            return
+        try:
+            async for _ in self._listener.notifies(timeout=0):
+                pass
+        except psycopg.Error as exc:
+            log.warning("embedded bus: LISTEN connection lost: %r", exc)
+            await self._close_listener()
 
     async def _connect_listener(self) -> None:
         listener = await AsyncConnection.connect(

@@ -159,9 +159,11 @@ class KafkaConsumerAdapter:
         consumer.subscribe([self._topic], listener=_RevokeListener(self._on_revoke))
         try:
             await asyncio.wait_for(consumer.start(), self._start_timeout_s)
-        except _BUS_ERRORS as exc:
+        except BaseException as exc:
             await consumer.stop()
-            raise BusUnavailable(f"Kafka is unreachable: {exc!r}") from exc
+            if isinstance(exc, _BUS_ERRORS):
+                raise BusUnavailable(f"Kafka is unreachable: {exc!r}") from exc
+            raise
         self._consumer = consumer
 
     async def poll(self, max_messages: int, timeout_s: float) -> Sequence[BusMessage]:
