@@ -53,7 +53,8 @@ def parse_event_id(value: object) -> str | None:
     return value.replace("-", "").lower()
 
 
-def _parse_header(line: bytes, what: str) -> dict[str, Any]:
+def parse_json_object(line: bytes, what: str) -> dict[str, Any]:
+    """Decode a JSON object (a header or an event payload); ``what`` names it in errors."""
     try:
         header = json.loads(line)
     except (ValueError, RecursionError) as exc:
@@ -83,7 +84,7 @@ def _next_line(body: bytes, pos: int) -> tuple[bytes, int]:
 
 def _read_item(body: bytes, pos: int, index: int) -> tuple[EnvelopeItem, int]:
     line, pos = _next_line(body, pos)
-    headers = _parse_header(line, f"item {index} header")
+    headers = parse_json_object(line, f"item {index} header")
     if not isinstance(headers.get("type"), str) or not headers["type"]:
         raise EnvelopeError(f"item {index}: header has no type")
     length = _declared_length(headers, index)
@@ -113,7 +114,7 @@ def parse_envelope(body: bytes) -> Envelope:
     if not body.strip():
         raise EnvelopeError("envelope is empty")
     line, pos = _next_line(body, 0)
-    headers = _parse_header(line, "envelope header")
+    headers = parse_json_object(line, "envelope header")
     items: list[EnvelopeItem] = []
     while pos < len(body):
         # Blank lines between items (or a trailing one) carry nothing; SDKs emit a

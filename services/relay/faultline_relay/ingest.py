@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from faultline_core.compression import DecompressionError, PayloadTooLarge, decompress
-from faultline_core.envelope import Envelope, EnvelopeError, parse_envelope, parse_event_id
+from faultline_core.envelope import (
+    Envelope,
+    EnvelopeError,
+    parse_envelope,
+    parse_event_id,
+    parse_json_object,
+)
 from faultline_relay.errors import invalid, too_large
 from faultline_relay.metrics import ITEMS, item_type_label
 
@@ -32,12 +37,9 @@ class EventItem:
 
 def _json_object(payload: bytes, what: str) -> dict[str, Any]:
     try:
-        data = json.loads(payload)
-    except (ValueError, RecursionError) as exc:
-        raise invalid(f"{what} is not valid JSON") from exc
-    if not isinstance(data, dict):
-        raise invalid(f"{what} is not a JSON object")
-    return data
+        return parse_json_object(payload, what)
+    except EnvelopeError as exc:
+        raise invalid(str(exc)) from exc
 
 
 def _event_id(payload_id: object, fallback_id: object) -> str:
