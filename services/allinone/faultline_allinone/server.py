@@ -26,7 +26,7 @@ from faultline_allinone.bootstrap import Bootstrap, ensure_bootstrap
 from faultline_allinone.engines import EmbeddedEngines, start_engines
 from faultline_core.bus.base import BusProducer, Partition
 from faultline_core.bus.factory import build_consumer, build_producer
-from faultline_core.pgserver import free_port
+from faultline_core.ports import free_port
 from faultline_core.settings import (
     AppSettings,
     BusSettings,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -18,6 +17,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from faultline_core.ports import free_port
+from tests.integration.harness.process import stop_process
 
 SERVER_BINARY = Path("/usr/sbin/clickhouse-server")
 INSTALL_HINT = "apt-get update && apt-get install -y clickhouse-server clickhouse-client"
@@ -58,12 +60,6 @@ def ensure_server_installed() -> None:
         raise ClickHouseServerError(f"apt-get installed no {SERVER_BINARY}")
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
 
 @dataclass
 class ClickHouseServer:
@@ -75,14 +71,7 @@ class ClickHouseServer:
 
     def stop(self) -> None:
         """SIGTERM the server and wait for it; SIGKILL if it does not exit in time."""
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=STOP_TIMEOUT_S)
+        stop_process(self.process, STOP_TIMEOUT_S)
 
     def log_tail(self, lines: int = 30) -> str:
         chunks: list[str] = []

@@ -13,13 +13,15 @@ import contextlib
 import hashlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from faultline_core.ports import free_port
+from tests.integration.harness.process import stop_process
 
 KAFKA_VERSION = os.environ.get("FAULTLINE_KAFKA_VERSION", "4.1.0")
 # Kafka logs through SLF4J 1.x; this binding routes it to log4j2 (the version Kafka uses).
@@ -46,12 +48,6 @@ def tools_available() -> bool:
     return shutil.which("java") is not None and shutil.which("mvn") is not None
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
 
 @dataclass
 class KafkaBroker:
@@ -61,14 +57,7 @@ class KafkaBroker:
 
     def stop(self) -> None:
         """SIGTERM the broker (a clean shutdown) and wait; SIGKILL if it takes too long."""
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=STOP_TIMEOUT_S)
+        stop_process(self.process, STOP_TIMEOUT_S)
 
     def log_tail(self, lines: int = 40) -> str:
         return _log_tail(self.workdir, lines)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import time
 import urllib.request
@@ -15,15 +14,11 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from faultline_core.ports import free_port
+
 REPO = Path(__file__).resolve().parents[3]
 START_TIMEOUT_S = 30.0
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def _wait_serving(address: str, process: asyncio.subprocess.Process) -> None:
@@ -49,7 +44,7 @@ def _metrics(port: int) -> str:
 
 
 async def test_serves_until_sigterm(pg_dsn: str, tmp_path: Path) -> None:
-    grpc_port, metrics_port = _free_port(), _free_port()
+    grpc_port, metrics_port = free_port(), free_port()
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(str(REPO / p) for p in ("libs/core", "services/query")),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from pydantic import SecretStr
 
 from faultline_core.migrations.postgres_migrate import migrate_postgres
 from faultline_core.pgserver import PostgresServer
+from faultline_core.ports import free_port
 from faultline_core.settings import AppSettings, PostgresSettings, WebSettings
 from faultline_core.storage.postgres import tenancy
 from faultline_web.app import create_app
@@ -55,12 +55,6 @@ class Seeded:
     def issue(self, key: str) -> int:
         return self.issues[key]
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def _seed_tenants(conn: tenancy.Conn) -> tuple[dict[str, int], dict[str, str], str]:

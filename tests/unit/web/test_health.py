@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.unit.web.conftest import Seeded, bearer, free_port, make_app
+from faultline_core.ports import free_port
+from tests.unit.web.conftest import Seeded, bearer, make_app
 
 
 async def test_healthz_and_readyz(client: httpx.AsyncClient) -> None:
