@@ -22,8 +22,8 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from faultline_allinone.bootstrap import Bootstrap, ensure_bootstrap
 from faultline_allinone.engines import EmbeddedEngines, start_engines
+from faultline_core.bootstrap import Bootstrap, ensure_bootstrap
 from faultline_core.bus.base import BusProducer, Partition
 from faultline_core.bus.factory import build_consumer, build_producer
 from faultline_core.ports import free_port
