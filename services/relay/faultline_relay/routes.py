@@ -58,7 +58,13 @@ def get_relay(request: Request) -> RelayContext:
     return relay
 
 
-Relay = Annotated[RelayContext, Depends(get_relay)]
+async def _get_relay_dependency(request: Request) -> RelayContext:
+    # async on purpose: FastAPI runs a plain ``def`` dependency in a worker thread, which
+    # would cost a thread hop on every request.
+    return get_relay(request)
+
+
+Relay = Annotated[RelayContext, Depends(_get_relay_dependency)]
 
 router = APIRouter()
 

@@ -31,7 +31,13 @@ def get_web(request: Request) -> WebContext:
     return web
 
 
-Web = Annotated[WebContext, Depends(get_web)]
+async def _get_web_dependency(request: Request) -> WebContext:
+    # async on purpose: FastAPI runs a plain ``def`` dependency in a worker thread, which
+    # would cost a thread hop on every request.
+    return get_web(request)
+
+
+Web = Annotated[WebContext, Depends(_get_web_dependency)]
 
 
 @dataclass(frozen=True)
