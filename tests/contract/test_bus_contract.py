@@ -674,3 +674,54 @@ def test_factory_builds_the_configured_backend() -> None:
     kafka_bus = BusSettings(backend="kafka")
     assert isinstance(build_producer(kafka_bus, kafka, None), KafkaProducerAdapter)
     assert isinstance(build_consumer(kafka_bus, kafka, None, "t", "g"), KafkaConsumerAdapter)
+
+
+# --- consumer lag (every adapter) ------------------------------------------------------------
+
+
+async def wait_for_lag(consumer: BusConsumer, partition: Partition, expected: int) -> None:
+    """Until ``lag()`` reports ``expected`` for ``partition`` and nothing waiting elsewhere
+    (Kafka learns end offsets from its fetches, so that can take a moment)."""
+    deadline = time.monotonic() + DRAIN_DEADLINE_S
+    while True:
+        lag = dict(await consumer.lag())
+        others = {p: n for p, n in lag.items() if p != partition and n}
+        if lag.get(partition) == expected and not others:
+            return
+        assert time.monotonic() < deadline, f"lag {lag}, wanted {expected} on {partition}"
+        await asyncio.sleep(0.1)
+
+
+async def test_lag_counts_the_messages_not_yet_read(bus: BusUnderTest) -> None:
+    topic = await bus.topic()
+    producer = await bus.producer()
+    for i in range(5):
+        await producer.publish(topic, b"lag", str(i).encode())
+    consumer = await bus.consumer(topic, _unique("g"))
+    deadline = time.monotonic() + DRAIN_DEADLINE_S
+    first: Sequence[BusMessage] = []
+    while not first:
+        assert time.monotonic() < deadline, "nothing was delivered"
+        first = await consumer.poll(2, 0.5)
+    partition = first[0].partition
+    assert len(first) == 2
+
+    await wait_for_lag(consumer, partition, 3)
+    assert set(await consumer.lag()) <= consumer.assignment()
+    await drain(consumer, 3)
+    await wait_for_lag(consumer, partition, 0)
+
+    await producer.publish(topic, b"lag", b"late 1")
+    await producer.publish(topic, b"lag", b"late 2")
+    await wait_for_lag(consumer, partition, 2)
+    await drain(consumer, 2)
+    await wait_for_lag(consumer, partition, 0)
+
+
+async def test_lag_is_empty_before_start(bus: BusUnderTest) -> None:
+    topic = await bus.topic()
+    producer = await bus.producer()
+    await producer.publish(topic, b"k", b"waiting")
+    unstarted = bus.new_consumer(topic, _unique("g"), None)
+
+    assert dict(await unstarted.lag()) == {}

@@ -8,8 +8,6 @@ import logging
 import signal
 from collections.abc import Iterator
 
-from prometheus_client import start_http_server
-
 from faultline_core.bus.base import Partition
 from faultline_core.bus.factory import build_consumer, build_producer
 from faultline_core.settings import (
@@ -22,13 +20,27 @@ from faultline_core.settings import (
 )
 from faultline_core.storage.clickhouse.factory import connect_clickhouse
 from faultline_core.storage.postgres.pool import open_pool
+from faultline_processor.health import (
+    LivenessProbe,
+    start_health_server,
+    with_default_liveness_file,
+)
 from faultline_processor.runner import Processor
 
 log = logging.getLogger(__name__)
 
 
-async def serve(app: AppSettings, settings: ProcessorSettings, bus: BusSettings) -> None:
-    """Open every dependency, run the processor until SIGTERM/SIGINT, then close them."""
+async def serve(
+    app: AppSettings,
+    settings: ProcessorSettings,
+    bus: BusSettings,
+    *,
+    probe: LivenessProbe | None = None,
+) -> None:
+    """Open every dependency, run the processor until SIGTERM/SIGINT, then close them.
+
+    ``probe`` (the ``/healthz`` answer) is pointed at the processor once it exists.
+    """
     async with contextlib.AsyncExitStack() as stack:
         pool = await open_pool(PostgresSettings(), name="faultline-processor")
         stack.push_async_callback(pool.close)
@@ -46,6 +58,8 @@ async def serve(app: AppSettings, settings: ProcessorSettings, bus: BusSettings)
             bus, kafka, pool, bus.events_topic, settings.consumer_group, on_revoke=on_revoke
         )
         processor = Processor(consumer, dlq, clickhouse, pool, settings, bus)
+        if probe is not None:
+            probe.watch(processor)
         await consumer.start()
         stack.push_async_callback(consumer.close)
         stack.enter_context(_stop_on_signals(processor))
@@ -82,9 +96,13 @@ def main() -> None:
     logging.basicConfig(
         level=app.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = ProcessorSettings()
-    start_http_server(settings.metrics_port)
-    asyncio.run(serve(app, settings, BusSettings()))
+    settings = with_default_liveness_file(ProcessorSettings(), app.data_dir)
+    probe = LivenessProbe()
+    http = start_health_server(settings.metrics_port, probe)
+    try:
+        asyncio.run(serve(app, settings, BusSettings(), probe=probe))
+    finally:
+        http.close()
 
 
 if __name__ == "__main__":

@@ -53,3 +53,9 @@ PAUSED = Gauge(
     "faultline_processor_paused",
     "1 while the consumer's partitions are paused for backpressure.",
 )
+CONSUMER_LAG = Gauge(
+    "faultline_processor_consumer_lag",
+    "Messages on the events topic this processor has not read yet (end offset minus"
+    " position), per partition index of its assignment.",
+    ["partition"],
+)

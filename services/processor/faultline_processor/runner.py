@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 IDLE_POLL_S = 0.25
 """Default longest wait in one poll, so that liveness and ``stop()`` stay responsive."""
 POLL_ERROR_BACKOFF_S = 1.0
+LAG_INTERVAL_S = 1.0
+"""Least time between two consumer lag lookups (each may ask the bus a question)."""
 
 
 class Processor:
@@ -58,6 +61,7 @@ class Processor:
         retry: RetryPolicy | None = None,
         drain_timeout_s: float = 20.0,
         idle_poll_s: float = IDLE_POLL_S,
+        lag_interval_s: float = LAG_INTERVAL_S,
         resolve_issues: ResolveIssues = issue_store.resolve_issues,
         record_events: RecordEvents = issue_store.record_events,
     ) -> None:
@@ -66,6 +70,9 @@ class Processor:
         self._retry = retry or RetryPolicy()
         self._drain_timeout_s = drain_timeout_s
         self._idle_poll_s = idle_poll_s
+        self._lag_interval_s = lag_interval_s
+        self._lag_checked_at = -math.inf
+        self._lag_labels: set[str] = set()
         self._writer = BatchWriter(
             clickhouse, pool, dlq, bus.dlq_topic,
             resolve_issues=resolve_issues, record_events=record_events,
@@ -102,6 +109,7 @@ class Processor:
                 self._check_writer()
                 self._apply_backpressure()
                 await self._poll_once()
+                await self._report_lag()
                 if self._batch.is_ready(self._settings.batch_max_events,
                                         self._settings.batch_max_wait_s):
                     self._flush()
@@ -152,6 +160,26 @@ class Processor:
         for item in await asyncio.to_thread(prepare_all, messages):
             self._batch.add(item)
         metrics.MESSAGES_CONSUMED.inc(len(messages))
+
+    async def _report_lag(self) -> None:
+        """Publish the consumer's lag per partition (at most once per ``lag_interval_s``)."""
+        now = time.monotonic()
+        if now - self._lag_checked_at < self._lag_interval_s:
+            return
+        self._lag_checked_at = now
+        try:
+            lag = await self._consumer.lag()
+        except Exception as exc:  # a missing figure is no reason to stop processing
+            log.debug("reading the consumer lag failed: %s: %s", type(exc).__name__, exc)
+            return
+        labels = {str(partition.index): behind for partition, behind in lag.items()}
+        for label, behind in labels.items():
+            metrics.CONSUMER_LAG.labels(label).set(behind)
+        # A partition that moved to another consumer is that consumer's to report.
+        for gone in self._lag_labels - labels.keys():
+            with contextlib.suppress(KeyError):
+                metrics.CONSUMER_LAG.remove(gone)
+        self._lag_labels = set(labels)
 
     def _flush(self) -> None:
         if not len(self._batch):

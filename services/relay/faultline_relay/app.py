@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -60,9 +61,15 @@ def create_app(
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> Response:
-        if await database_ready(get_relay(request)):
+        context = get_relay(request)
+        database, bus_ok = await asyncio.gather(
+            database_ready(context), context.bus_ready(READY_TIMEOUT_S)
+        )
+        checks = {"database": database, "bus": bus_ok}
+        if all(checks.values()):
             return JSONResponse({"status": "ready"})
-        return JSONResponse({"status": "unavailable"}, status_code=503)
+        failing = sorted(name for name, ok in checks.items() if not ok)
+        return JSONResponse({"status": "unavailable", "failing": failing}, status_code=503)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from dataclasses import dataclass, field
 
-from faultline_core.bus.base import BusProducer
+from faultline_core.bus.base import BusProducer, BusUnavailable
 from faultline_core.bus.factory import build_producer
 from faultline_core.settings import BusSettings, KafkaSettings, PostgresSettings, RelaySettings
 from faultline_core.storage.postgres.pool import Pool, open_pool
@@ -19,6 +21,9 @@ log = logging.getLogger(__name__)
 # Large bodies are decoded in threads; bounding how many at once bounds the memory a
 # burst of huge (or hostile) requests can claim.
 HEAVY_WORK_SLOTS = 2
+# After a refused publish the relay reports itself not ready for this long; it then
+# reports ready again so that a load balancer lets traffic (and with it a retry) through.
+BUS_FAILURE_MEMORY_S = 5.0
 
 
 @dataclass
@@ -28,6 +33,10 @@ class RelayContext:
 
     ``trust_forwarded_for``: take the client IP from ``X-Forwarded-For`` (only behind a
     proxy that sets it; otherwise any client could claim any address).
+
+    ``bus_started``: whether ``producer.start()`` succeeded. The relay starts even when
+    the bus (Kafka) is down; requests then answer 503 until a publish or a readiness
+    check manages to start the producer.
     """
 
     settings: RelaySettings
@@ -36,14 +45,38 @@ class RelayContext:
     producer: BusProducer
     trust_forwarded_for: bool = False
     owns_resources: bool = False
+    bus_started: bool = True
     limiter: RateLimiter = field(default_factory=RateLimiter)
     heavy_work: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(HEAVY_WORK_SLOTS)
     )
     keys: KeyCache = field(init=False)
+    _bus_failed_at: float = field(default=-math.inf, init=False)
 
     def __post_init__(self) -> None:
         self.keys = KeyCache(self._find_key, self.settings.key_cache_ttl_s)
+
+    def record_publish(self, succeeded: bool) -> None:
+        """Remember how the last publish went (it may have started the producer itself)."""
+        if succeeded:
+            self.bus_started = True
+            self._bus_failed_at = -math.inf
+        else:
+            self._bus_failed_at = time.monotonic()
+
+    async def bus_ready(self, timeout_s: float) -> bool:
+        """Whether the bus takes messages: the producer started (trying again now, within
+        ``timeout_s``, if it had not) and no publish was refused in the last few seconds."""
+        if not self.bus_started:
+            try:
+                async with asyncio.timeout(timeout_s):
+                    await self.producer.start()
+            except (BusUnavailable, TimeoutError) as exc:
+                log.warning("event bus still unavailable: %s", exc or type(exc).__name__)
+                return False
+            log.info("event bus producer started")
+            self.bus_started = True
+        return time.monotonic() - self._bus_failed_at >= BUS_FAILURE_MEMORY_S
 
     async def _find_key(self, public_key: str) -> ProjectKey | None:
         return await find_project_key(self.pool, public_key)
@@ -58,17 +91,21 @@ class RelayContext:
         *,
         trust_forwarded_for: bool = False,
     ) -> RelayContext:
-        """Open a PostgreSQL pool and a started bus producer."""
+        """Open a PostgreSQL pool and a bus producer.
+
+        A bus that is down (``BusUnavailable``) does not stop the relay: the producer is
+        started later, by a publish or a readiness check, and requests answer 503 until then.
+        """
         pool = await open_pool(pg, name="faultline-relay")
         try:
             producer = build_producer(bus, kafka, pool)
-            await producer.start()
+            started = await _try_start(producer)
         except BaseException:
             await pool.close()
             raise
         return cls(
             relay, bus, pool, producer, trust_forwarded_for=trust_forwarded_for,
-            owns_resources=True,
+            owns_resources=True, bus_started=started,
         )
 
     async def close(self) -> None:
@@ -79,3 +116,12 @@ class RelayContext:
             await self.producer.close()
         finally:
             await self.pool.close()
+
+
+async def _try_start(producer: BusProducer) -> bool:
+    try:
+        await producer.start()
+    except BusUnavailable as exc:
+        log.warning("starting without the event bus (answering 503 until it is back): %s", exc)
+        return False
+    return True

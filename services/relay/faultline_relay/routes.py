@@ -128,9 +128,11 @@ async def _publish(
                     relay.bus.events_topic, partition_key, message.encode()
                 )
         except (BusUnavailable, TimeoutError) as exc:
+            relay.record_publish(succeeded=False)
             log.warning("event bus unavailable: %s", exc or type(exc).__name__)
             raise unavailable("event bus unavailable, retry later", BUS_RETRY_AFTER_S) from exc
-        PUBLISH_SECONDS.observe(time.perf_counter() - started)
+        relay.record_publish(succeeded=True)
+        PUBLISH_SECONDS.labels(relay.bus.backend).observe(time.perf_counter() - started)
         ITEMS.labels("event", "published").inc()
     return ok_response({"id": events[0].event_id})
 

@@ -10,6 +10,8 @@ Semantics shared by all adapters, checked by ``tests/contract/test_bus_contract.
   ``timeout_s`` when none are ready. Redelivery after a restart starts at the last
   committed offset: delivery is at-least-once.
 * ``BusConsumer.commit`` takes, per partition, the offset of the *next* message to read.
+* ``BusConsumer.lag`` is, per assigned partition, the log's end offset minus the
+  consumer's position: how many messages are waiting to be read.
 """
 
 from __future__ import annotations
@@ -68,5 +70,14 @@ class BusConsumer(Protocol):
     def resume(self, partitions: Sequence[Partition]) -> None: ...
 
     def assignment(self) -> frozenset[Partition]: ...
+
+    async def lag(self) -> Mapping[Partition, int]:
+        """Per assigned partition, the messages not yet read (end offset minus position).
+
+        Partitions whose end offset is not known yet (Kafka learns it from fetches) are
+        left out; nothing is returned before ``start``. Raises ``BusUnavailable`` when the
+        bus cannot be asked.
+        """
+        ...
 
     async def close(self) -> None: ...

@@ -315,6 +315,20 @@ class EmbeddedConsumer:
     def assignment(self) -> frozenset[Partition]:
         return frozenset({self._partition}) if self._started else frozenset()
 
+    async def lag(self) -> Mapping[Partition, int]:
+        """The log's next offset minus this consumer's position (one partition)."""
+        if not self._started or self._pool is None:
+            return {}
+        try:
+            async with self._pool.connection() as conn:
+                cur = conn.cursor(row_factory=tuple_row)
+                await cur.execute(_NEXT_OFFSET_SQL, (self._partition.topic,))
+                row = await cur.fetchone()
+        except psycopg.Error as exc:
+            raise BusUnavailable(f"the embedded bus could not be read: {exc!r}") from exc
+        end = int(row[0]) if row is not None else 0
+        return {self._partition: max(0, end - self._position)}
+
     async def close(self) -> None:
         """Give the owner a last chance to commit (``on_revoke``), then disconnect."""
         if self._started and self._on_revoke is not None:

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import IllegalStateError, KafkaError
 
 from faultline_core.bus.base import BusMessage, BusUnavailable, Partition
 from faultline_core.settings import KafkaSettings
@@ -27,6 +27,9 @@ RevokeCallback = Callable[[frozenset[Partition]], Awaitable[None]]
 
 # Connection failures surface as aiokafka errors, OS errors or our own timeouts.
 _BUS_ERRORS = (KafkaError, OSError, TimeoutError)
+_LAG_TIMEOUT_S = 2.0
+# A position is known at once after the first fetch; before that it is not waited for.
+_POSITION_TIMEOUT_S = 0.2
 
 
 def _partitions(tps: Iterable[TopicPartition]) -> frozenset[Partition]:
@@ -206,6 +209,30 @@ class KafkaConsumerAdapter:
             return frozenset()
         return _partitions(self._consumer.assignment())
 
+    async def lag(self) -> Mapping[Partition, int]:
+        """The partitions' end offsets (asked of the broker) minus the positions.
+
+        The high watermark that fetch responses carry is not used: it stays stale while
+        fetched records wait in the client's buffer. Partitions without a position yet
+        (just assigned, not fetched from) are left out.
+        """
+        consumer = self._consumer
+        if consumer is None or not consumer.assignment():
+            return {}
+        try:
+            async with asyncio.timeout(_LAG_TIMEOUT_S):
+                ends = await consumer.end_offsets(list(consumer.assignment()))
+        except TimeoutError as exc:
+            raise BusUnavailable(f"Kafka gave no end offsets within {_LAG_TIMEOUT_S:g}s") from exc
+        except KafkaError as exc:
+            raise BusUnavailable(f"Kafka end offset lookup failed: {exc!r}") from exc
+        positions = await asyncio.gather(*(_position(consumer, tp) for tp in ends))
+        return {
+            Partition(tp.topic, tp.partition): max(0, int(end) - position)
+            for (tp, end), position in zip(ends.items(), positions, strict=True)
+            if position is not None
+        }
+
     async def close(self) -> None:
         """Give the owner a last chance to commit (``on_revoke``), then leave the group."""
         consumer = self._consumer
@@ -229,6 +256,13 @@ class KafkaConsumerAdapter:
         owned = consumer.assignment()
         wanted = (TopicPartition(p.topic, p.index) for p in partitions)
         return [tp for tp in wanted if tp in owned]
+
+
+async def _position(consumer: AIOKafkaConsumer, tp: TopicPartition) -> int | None:
+    try:
+        return int(await asyncio.wait_for(consumer.position(tp), _POSITION_TIMEOUT_S))
+    except (IllegalStateError, TimeoutError):
+        return None  # revoked meanwhile, or no position yet: no figure this time
 
 
 def _to_message(record: Any) -> BusMessage:
