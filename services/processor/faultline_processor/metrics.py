@@ -27,7 +27,7 @@ WRITE_SECONDS = Histogram(
 END_TO_END_SECONDS = Histogram(
     "faultline_processor_end_to_end_seconds",
     "From the relay receiving an event to the event being written and counted.",
-    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
 )
 EVENTS_WRITTEN = Counter(
     "faultline_processor_events_written_total",
