@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 export FAULTLINE_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: run test lint unit proto proto-check bench install clean
+.PHONY: run test lint proto bench bench-distributed install clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,25 @@ proto: $(STAMP)
 ## bench: load the running all-in-one (start `make run` first)
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
+
+## bench-distributed: start the real infrastructure and the four services, then load them
+bench-distributed: $(STAMP)
+	PYTHONPATH=. $(BIN)/python -m scripts.bench_distributed
+
+.PHONY: infra-up infra-down infra-status
+
+## infra-up: PostgreSQL, ClickHouse and Kafka on 127.0.0.1 in the background (distributed
+## mode); `source .infra/env` then points the services at them
+infra-up: $(STAMP)
+	$(BIN)/python scripts/infra.py up
+
+## infra-down: stop what infra-up started and delete its data
+infra-down: $(STAMP)
+	$(BIN)/python scripts/infra.py down
+
+## infra-status: what infra-up started, and whether it still runs
+infra-status: $(STAMP)
+	$(BIN)/python scripts/infra.py status
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

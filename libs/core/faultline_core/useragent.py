@@ -8,6 +8,7 @@ follow ua-parser's (what Sentry shows): "Chrome", "Chrome Mobile", "Mobile Safar
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -80,6 +81,12 @@ def _is_mobile(ua: str) -> bool:
     return "Mobile" in ua
 
 
+# Cached: a service sees the same few User-Agent strings over and over, and the regex
+# cascade costs more than the rest of an event's normalisation.
+_CACHE_SIZE = 4096
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def parse_browser(user_agent: str) -> Software | None:
     """The browser (or HTTP client) a User-Agent names, if recognisable."""
     ua = user_agent[:_MAX_LENGTH]
@@ -115,6 +122,7 @@ def parse_browser(user_agent: str) -> Software | None:
     return None
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def parse_os(user_agent: str) -> Software | None:
     """The operating system a User-Agent names, if recognisable."""
     ua = user_agent[:_MAX_LENGTH]
