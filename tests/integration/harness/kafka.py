@@ -210,6 +210,32 @@ def _start_once(workdir: Path, libs: Path) -> KafkaBroker:
     return broker
 
 
+def restart_kafka(broker: KafkaBroker) -> KafkaBroker:
+    """Start a stopped broker again on the same ports, config and data (no re-format)."""
+    if broker.process.poll() is None:
+        raise KafkaBrokerError("the broker is still running; stop it first")
+    port = int(broker.bootstrap.rsplit(":", 1)[1])
+    server_log = broker.workdir / "logs" / "server.log"
+    if server_log.exists():  # its ready line must not count for the new run
+        server_log.replace(server_log.with_name(f"server-{time.time_ns()}.log"))
+    config = broker.workdir / "server.properties"
+    with (broker.workdir / "logs" / "stdout.log").open("ab") as stdout:
+        process = subprocess.Popen(
+            _java_command(broker.workdir, kafka_jars(), "kafka.Kafka", str(config)),
+            cwd=broker.workdir,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+        )
+    restarted = KafkaBroker(broker.bootstrap, broker.workdir, process)
+    try:
+        _wait_ready(restarted, port)
+    except BaseException:
+        restarted.stop()
+        raise
+    return restarted
+
+
 def _wait_ready(broker: KafkaBroker, port: int) -> None:
     deadline = time.monotonic() + READY_TIMEOUT_S
     server_log = broker.workdir / "logs" / "server.log"
