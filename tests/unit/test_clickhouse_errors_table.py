@@ -71,3 +71,13 @@ def test_data_column_is_the_event_json() -> None:
     data = {"extra": {"when": WHEN, "n": [1, 2]}, "ünï": "✓"}
     stored = json.loads(row_dict(event_with(data))["data"])
     assert stored == {"extra": {"when": str(WHEN), "n": [1, 2]}, "ünï": "✓"}
+
+
+def test_event_data_encoding_round_trips_including_what_orjson_refuses() -> None:
+    from faultline_core.storage.clickhouse.errors_table import encode_event_data
+
+    plain = {"a": [1, 2.5, None, True], "ü": "naïve ☃", "nested": {"k": "v"}}
+    assert json.loads(encode_event_data(plain)) == plain
+    # A lone surrogate and a >64-bit integer make orjson raise; the stdlib copes.
+    awkward = {"s": "\ud800", "big": 2**70}
+    assert json.loads(encode_event_data(awkward)) == awkward

@@ -1,0 +1,223 @@
+"""Start the Python SDK apps as real programs, and capture what an SDK puts on the wire.
+
+Shared by the integration tests (which point the apps at the all-in-one) and by the
+fixture capture script (which points them at :class:`CaptureServer`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+
+from faultline_core.compression import decompress
+from faultline_core.ports import free_port
+
+APPS = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+DJANGO_ADMIN_PASSWORD = "correct horse battery staple"
+DJANGO_USER = {"username": "ada", "email": "ada@orders.example.com"}
+MAX_CAPTURE_BYTES = 20 * 1024 * 1024
+
+
+def require_tools() -> None:
+    """Fail clearly when the dev dependencies these apps need are not installed."""
+    missing = []
+    for module in ("flask", "django"):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(module)
+    if sentry_cli_path() is None:
+        missing.append("sentry-cli")
+    if missing:
+        raise RuntimeError(f"missing dev dependencies {missing}: run `make install` "
+                           "(pip install -e '.[dev]') with PyPI reachable")
+
+
+def sentry_cli_path() -> str | None:
+    """The sentry-cli binary the PyPI package ``sentry-cli`` puts next to the Python."""
+    local = BIN / "sentry-cli"
+    return str(local) if local.exists() else shutil.which("sentry-cli")
+
+
+def app_env(**extra: str) -> dict[str, str]:
+    """A small, predictable environment for an app process (no inherited secrets)."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
+           "PYTHONPATH": str(APPS), "PYTHONDONTWRITEBYTECODE": "1"}
+    return {**env, **extra}
+
+
+@dataclass
+class RunningServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log_tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:]
+
+
+@contextmanager
+def serve(command: list[str], env: dict[str, str], port: int, log_path: Path,
+          ready_path: str = "/", timeout_s: float = 30) -> Iterator[RunningServer]:
+    """Run a web app until the ``with`` block ends; ready once it answers HTTP at all."""
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(command, cwd=APPS, env=env, stdout=log_file,
+                                   stderr=subprocess.STDOUT)
+    server = RunningServer(f"http://127.0.0.1:{port}", process, log_path)
+    try:
+        _wait_until_answering(server, ready_path, timeout_s)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def _wait_until_answering(server: RunningServer, path: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"app exited {server.process.returncode}:\n{server.log_tail()}")
+        try:
+            httpx.get(server.url + path, timeout=2)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"app not answering after {timeout_s}s:\n{server.log_tail()}")
+
+
+@contextmanager
+def flask_server(dsn: str, log_path: Path) -> Iterator[RunningServer]:
+    port = free_port()
+    command = [sys.executable, str(APPS / "flask_app.py"), str(port)]
+    with serve(command, app_env(SENTRY_DSN=dsn), port, log_path) as server:
+        yield server
+
+
+def _django(args: list[str], env: dict[str, str]) -> None:
+    command = [sys.executable, "-m", "django", *args, "--settings=django_app.settings"]
+    done = subprocess.run(command, cwd=APPS, env=env, capture_output=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"django {args[0]} failed:\n{done.stdout!r}\n{done.stderr!r}")
+
+
+@contextmanager
+def django_server(dsn: str, work_dir: Path) -> Iterator[RunningServer]:
+    """Migrate a fresh SQLite database, create a user, and run ``runserver``."""
+    env = app_env(DJANGO_DB_PATH=str(work_dir / "db.sqlite3"))
+    _django(["migrate", "--noinput"], env)
+    _django(["createsuperuser", "--noinput"], {
+        **env,
+        "DJANGO_SUPERUSER_USERNAME": DJANGO_USER["username"],
+        "DJANGO_SUPERUSER_EMAIL": DJANGO_USER["email"],
+        "DJANGO_SUPERUSER_PASSWORD": DJANGO_ADMIN_PASSWORD,
+    })
+    port = free_port()
+    command = [sys.executable, "-m", "django", "runserver", "--noreload",
+               f"127.0.0.1:{port}", "--settings=django_app.settings"]
+    with serve(command, {**env, "SENTRY_DSN": dsn}, port,
+               work_dir / "django.log") as server:
+        yield server
+
+
+def run_logging_app(dsn: str, run_token: str) -> None:
+    subprocess.run([sys.executable, str(APPS / "logging_app.py"), dsn, run_token],
+                   cwd=APPS, env=app_env(), check=True, timeout=60, capture_output=True)
+
+
+BROWSER_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/121.0.0.0 Safari/537.36")
+
+
+def flask_checkout(server: RunningServer, run_token: str) -> httpx.Response:
+    """What a shopper's browser sends: a JSON checkout for an unknown SKU (a 500)."""
+    return httpx.post(f"{server.url}/carts/c-981/checkout", params={"coupon": "SPRING"},
+                      json={"sku": "durian", "quantity": 2, "run": run_token},
+                      headers={"User-Agent": BROWSER_UA, "X-Request-Source": "sdk-matrix"},
+                      timeout=30)
+
+
+def django_refund(server: RunningServer, run_token: str) -> httpx.Response:
+    """Log in through the login view (a real session), then ask for a failing refund."""
+    with httpx.Client(base_url=server.url, timeout=30,
+                      headers={"User-Agent": BROWSER_UA}) as browser:
+        login = browser.post("/login/", data={"username": DJANGO_USER["username"],
+                                              "password": DJANGO_ADMIN_PASSWORD})
+        login.raise_for_status()
+        return browser.post("/orders/404/refund/", params={"reason": "damaged"},
+                            json={"run": run_token, "amount": 1999})
+
+
+def send_cli_event(dsn: str, run_token: str) -> subprocess.CompletedProcess[bytes]:
+    """``sentry-cli send-event`` as a deploy script would run it (DSN in the env)."""
+    cli = sentry_cli_path()
+    assert cli is not None, "sentry-cli is not installed"
+    command = [cli, "send-event", "-m", f"Deploy of %s failed in run {run_token}",
+               "-a", "prod", "-t", "stage:rollout", "-u", "id:deployer-1", "-r", "deploy@5.0.0",
+               "-E", "sdk-matrix"]
+    return subprocess.run(command, env=app_env(SENTRY_DSN=dsn), capture_output=True,
+                          timeout=60, check=True)
+
+
+@dataclass
+class CapturedRequest:
+    path: str
+    headers: dict[str, str]
+    body: bytes  # after undoing Content-Encoding
+
+
+@dataclass
+class CaptureServer:
+    """A tiny Sentry stand-in on 127.0.0.1 that keeps every request it receives."""
+
+    requests: list[CapturedRequest] = field(default_factory=list)
+    port: int = 0
+
+    def dsn(self, project_id: int = 42) -> str:
+        return f"http://0123456789abcdef0123456789abcdef@127.0.0.1:{self.port}/{project_id}"
+
+    def event_envelopes(self) -> list[bytes]:
+        return [r.body for r in self.requests
+                if b'"type":"event"' in r.body or r.path.endswith("/store/")]
+
+    @contextmanager
+    def running(self) -> Iterator[CaptureServer]:
+        captured = self.requests
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = decompress(raw, self.headers.get("Content-Encoding"), MAX_CAPTURE_BYTES)
+                captured.append(CapturedRequest(self.path, dict(self.headers), body))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = httpd.server_address[1]
+        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            httpd.shutdown()
+            httpd.server_close()
