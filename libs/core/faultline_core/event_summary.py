@@ -123,8 +123,9 @@ def _context_tag(contexts: JsonDict, name: str) -> tuple[str, str]:
     context = contexts.get(name)
     if not isinstance(context, dict) or not context.get("name"):
         return "", ""
-    context_name = str(context["name"])
-    version = context.get("version")
+    # Strip: @sentry/node reads the OS version from /etc/debian_version, newline included.
+    context_name = str(context["name"]).strip()
+    version = str(context.get("version") or "").strip()
     return (f"{context_name} {version}" if version else context_name), context_name
 
 
