@@ -58,3 +58,9 @@ infra-status: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+.PHONY: fuzz
+
+## fuzz: the parser property tests with many more random examples than `make test` runs
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -p no:cacheprovider tests/unit/test_fuzz_parsers.py

@@ -91,7 +91,12 @@ _JSON_HOOKS: dict[str, Any] = {
 def load_payload(payload: bytes | dict[str, Any]) -> JsonDict:
     """Decode the SDK's JSON; raise :class:`InvalidEvent` unless it is an object."""
     if isinstance(payload, dict):
-        return payload
+        # A caller's dict may hold what JSON bytes cannot (NaN, lone surrogates); the
+        # bytes path below cleans those, so send the dict through it.
+        try:
+            payload = json.dumps(payload).encode()
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise InvalidEvent(f"event payload is not JSON-serialisable: {exc}") from exc
     try:
         try:
             raw = json.loads(payload, **_JSON_HOOKS)

@@ -150,6 +150,7 @@ def pair_list(
     result: list[list[str]] = []
     for key, item in _pair_items(value, path, errors):
         if len(result) >= _MAX_PAIRS:
+            errors.add("too_many_values", path, f"kept the first {_MAX_PAIRS}")
             break
         if not isinstance(key, str) or not key:
             errors.invalid(path, key)
@@ -165,7 +166,12 @@ def query_pairs(value: object, path: str, errors: ErrorLog) -> list[list[str]] |
     """A query string given as text (``a=1&b=2``), a dict or pairs."""
     if isinstance(value, str):
         text = value[1:] if value.startswith("?") else value
-        parsed = parse_qsl(text, keep_blank_values=True, max_num_fields=_MAX_PAIRS)
+        # parse_qsl's own max_num_fields raises instead of truncating.
+        fields = text.split("&", _MAX_PAIRS)
+        if len(fields) > _MAX_PAIRS:
+            errors.add("too_many_values", path, f"kept the first {_MAX_PAIRS}")
+            fields.pop()
+        parsed = parse_qsl("&".join(fields), keep_blank_values=True)
         return [[k, v] for k, v in parsed]
     return pair_list(value, path, errors)
 

@@ -23,8 +23,24 @@ from faultline_core.compression import (
 from faultline_relay.errors import Outcome, RelayError, invalid, too_large
 
 INLINE_WORK_BYTES = 1024 * 1024
+# A client gets this long to send its whole body; a slow trickle (slowloris) would
+# otherwise hold a connection and a pending request open indefinitely.
+BODY_READ_TIMEOUT_S = 60.0
+
+# SDKs send a handful of short headers. The HTTP server (httptools) puts no bound on
+# them, so the relay refuses an oversized header block before doing any work for it.
+MAX_HEADER_BYTES = 32 * 1024
 
 T = TypeVar("T")
+
+
+def check_header_size(request: Request) -> None:
+    """431 when the request's headers together exceed :data:`MAX_HEADER_BYTES`."""
+    size = sum(len(name) + len(value) + 4 for name, value in request.headers.raw)
+    if size > MAX_HEADER_BYTES:
+        raise RelayError(
+            431, f"request headers exceed {MAX_HEADER_BYTES} bytes", Outcome.INVALID
+        )
 
 
 def _declared_length(request: Request) -> int | None:
@@ -37,8 +53,11 @@ def _declared_length(request: Request) -> int | None:
     return int(text)
 
 
-async def read_body(request: Request, max_bytes: int) -> bytes:
-    """The raw (still compressed) body; 413 as soon as it is known to pass ``max_bytes``.
+async def read_body(
+    request: Request, max_bytes: int, timeout_s: float = BODY_READ_TIMEOUT_S
+) -> bytes:
+    """The raw (still compressed) body; 413 as soon as it is known to pass ``max_bytes``,
+    408 when it has not fully arrived within ``timeout_s``.
 
     A declared ``Content-Length`` over the limit is refused before reading anything;
     a chunked body is refused at the first chunk that passes it.
@@ -49,13 +68,18 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     chunks: list[bytes] = []
     received = 0
     try:
-        async for chunk in request.stream():
-            received += len(chunk)
-            if received > max_bytes:
-                raise too_large(f"request body exceeds {max_bytes} bytes")
-            chunks.append(chunk)
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.stream():
+                received += len(chunk)
+                if received > max_bytes:
+                    raise too_large(f"request body exceeds {max_bytes} bytes")
+                chunks.append(chunk)
     except ClientDisconnect as exc:
         raise invalid("client disconnected before sending the whole body") from exc
+    except TimeoutError as exc:
+        raise RelayError(
+            408, f"request body not received within {timeout_s:g} s", Outcome.INVALID
+        ) from exc
     return b"".join(chunks)
 
 

@@ -14,6 +14,7 @@ from faultline_core.settings import BusSettings, KafkaSettings, PostgresSettings
 from faultline_core.storage.postgres.pool import Pool, open_pool
 from faultline_core.storage.postgres.tenancy import ProjectKey, find_project_key
 from faultline_relay.auth import KeyCache
+from faultline_relay.body import BODY_READ_TIMEOUT_S
 from faultline_relay.limits import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,8 @@ class RelayContext:
     ``trust_forwarded_for``: take the client IP from ``X-Forwarded-For`` (only behind a
     proxy that sets it; otherwise any client could claim any address).
 
+    ``body_read_timeout_s``: how long a client may take to send a request body.
+
     ``bus_started``: whether ``producer.start()`` succeeded. The relay starts even when
     the bus (Kafka) is down; requests then answer 503 until a publish or a readiness
     check manages to start the producer.
@@ -46,6 +49,7 @@ class RelayContext:
     trust_forwarded_for: bool = False
     owns_resources: bool = False
     bus_started: bool = True
+    body_read_timeout_s: float = BODY_READ_TIMEOUT_S
     limiter: RateLimiter = field(default_factory=RateLimiter)
     heavy_work: asyncio.Semaphore = field(
         default_factory=lambda: asyncio.Semaphore(HEAVY_WORK_SLOTS)

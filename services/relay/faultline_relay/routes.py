@@ -28,7 +28,13 @@ from faultline_relay.auth import (
     credentials_from_query,
     merge_credentials,
 )
-from faultline_relay.body import client_ip, decode_body, read_body, run_heavy
+from faultline_relay.body import (
+    check_header_size,
+    client_ip,
+    decode_body,
+    read_body,
+    run_heavy,
+)
 from faultline_relay.context import RelayContext
 from faultline_relay.errors import (
     CORS_ALLOW_HEADERS,
@@ -96,7 +102,9 @@ async def _admit(
 
 
 async def _decoded_body(request: Request, relay: RelayContext, endpoint: str) -> bytes:
-    raw = await read_body(request, relay.settings.max_compressed_bytes)
+    raw = await read_body(
+        request, relay.settings.max_compressed_bytes, relay.body_read_timeout_s
+    )
     RECEIVED_BYTES.labels(endpoint).inc(len(raw))
     return await decode_body(
         raw,
@@ -138,6 +146,7 @@ async def _publish(
 
 
 async def _ingest_envelope(request: Request, relay: RelayContext, project_id: str) -> Response:
+    check_header_size(request)
     # Credentials outside the body are checked first, so a bad key costs no decompression.
     outer = merge_credentials(
         credentials_from_header(request.headers.get("x-sentry-auth")),
@@ -158,6 +167,7 @@ async def _ingest_envelope(request: Request, relay: RelayContext, project_id: st
 
 
 async def _ingest_store(request: Request, relay: RelayContext, project_id: str) -> Response:
+    check_header_size(request)
     credentials = merge_credentials(
         credentials_from_header(request.headers.get("x-sentry-auth")),
         credentials_from_query(request.query_params),
