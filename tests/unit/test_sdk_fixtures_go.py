@@ -1,0 +1,108 @@
+"""Golden envelopes from the real sentry-go SDK (plain capture and the net/http
+middleware) parse and normalise into the events Sentry would show.
+
+The fixtures are re-captured by running ``tests/integration/sdk/test_go.py`` with
+``FAULTLINE_UPDATE_SDK_FIXTURES=1``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from faultline_core.envelope import parse_envelope
+from faultline_core.event import NormalizedEvent
+from faultline_core.grouping import compute_grouping
+from faultline_core.normalize import normalize_event
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "sdk" / "go"
+CLIENT_IP = "198.51.100.40"
+
+
+def load(name: str) -> NormalizedEvent:
+    envelope = parse_envelope((FIXTURES / name).read_bytes())
+    items = [item for item in envelope.items if item.type == "event"]
+    assert len(items) == 1
+    # A client report about dropped transactions rides along with whichever envelope is next.
+    assert {item.type for item in envelope.items} <= {"event", "client_report"}
+    payload = items[0].payload
+    assert envelope.event_id is not None
+    sent_at = datetime.fromisoformat(json.loads(payload)["timestamp"]).timestamp()
+    event = normalize_event(9, envelope.event_id, payload, sent_at + 1, CLIENT_IP)
+    assert event.errors == ()
+    assert event.event_id == envelope.event_id
+    return event
+
+
+def exceptions(event: NormalizedEvent) -> list[dict[str, Any]]:
+    values: list[dict[str, Any]] = event.data["exception"]["values"]
+    return values
+
+
+def frames(exc: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = exc["stacktrace"]["frames"]
+    return found
+
+
+def assert_go_scope(event: NormalizedEvent) -> None:
+    """What the program set on the global scope, and what sentry-go always adds."""
+    assert event.platform == "go" and event.data["sdk"]["version"] == "0.50.0"
+    assert event.release == "go-shop@2.0.0" and event.environment == "ci"
+    assert event.server_name == "go-web-1"
+    assert event.user.id == "u-go-7" and event.user.email == "gopher@example.com"
+    assert ("payment.provider", "acme-pay") in event.tags
+    assert ("runtime.name", "go") in event.tags and ("os.name", "linux") in event.tags
+    assert event.data["contexts"]["runtime"]["version"].startswith("go1.")
+    assert event.data["breadcrumbs"]["values"][0]["message"] == "cart loaded"
+
+
+def test_captured_wrapped_error_keeps_the_unwrap_chain() -> None:
+    event = load("captured_error.envelope")
+
+    assert_go_scope(event)
+    assert event.data["sdk"]["name"] == "sentry.go" and event.level == "error"
+    assert event.title == ("*fmt.wrapError: go place order golden: charge card for order "
+                           "ord-golden: card declined by issuer")
+    assert event.culprit == "main in main"
+    cause, middle, outer = exceptions(event)
+    assert (cause["type"], cause["value"]) == ("*errors.errorString", "card declined by issuer")
+    assert cause["mechanism"]["parent_id"] == 1 and middle["mechanism"]["parent_id"] == 0
+    assert outer["mechanism"] == {"type": "generic", "exception_id": 0}
+    (frame,) = frames(outer)
+    assert frame["function"] == "main" and frame["module"] == "main"
+    assert frame["in_app"] is True and frame["filename"].endswith("go_app/main.go")
+    assert "request" not in event.data
+
+
+def test_http_panic_carries_the_request_and_the_handler_stack() -> None:
+    event = load("http_panic.envelope")
+
+    assert_go_scope(event)
+    assert event.data["sdk"]["name"] == "sentry.go.http" and event.level == "fatal"
+    assert event.title == "*main.StockError: go out of stock golden for sku sku-42"
+    assert event.culprit == "main in reserveStock"
+    (panic,) = exceptions(event)
+    stack = frames(panic)
+    assert [f["function"] for f in stack[-2:]] == [
+        "serveOnePanickingRequest.checkoutHandler.func2", "reserveStock"]
+    assert all(f["in_app"] for f in stack[-2:])
+    assert stack[0]["module"] == "net/http" and stack[0]["in_app"] is False
+    request = event.data["request"]
+    assert request["method"] == "POST" and request["url"].endswith("/checkout")
+    assert request["query_string"] == [["qty", "3"], ["sku", "sku-42"]]
+    headers = dict(request["headers"])
+    assert headers["X-Request-Id"] == "req-golden"
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(request["data"]) == {"cart_id": 42, "coupon": "WELCOME"}
+    # With SendDefaultPII the middleware reports the peer address, which becomes the user's.
+    assert request["env"]["REMOTE_ADDR"] == "127.0.0.1"
+    assert event.user.ip_address == "127.0.0.1"
+    assert [c["message"] for c in event.data["breadcrumbs"]["values"]] == [
+        "cart loaded", "reserving stock"]
+
+
+def test_the_captured_error_and_the_panic_group_apart() -> None:
+    error, panic = load("captured_error.envelope"), load("http_panic.envelope")
+    assert compute_grouping(error.data).hashes[0] != compute_grouping(panic.data).hashes[0]
