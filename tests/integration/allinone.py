@@ -49,7 +49,8 @@ class AllInOne:
 
 
 def start_allinone(data_dir: Path, port: int | None = None, processor: bool = True,
-                   ready_timeout_s: float = 120) -> AllInOne:
+                   ready_timeout_s: float = 120,
+                   extra_env: dict[str, str] | None = None) -> AllInOne:
     port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     data_dir.chmod(0o755)
@@ -58,6 +59,7 @@ def start_allinone(data_dir: Path, port: int | None = None, processor: bool = Tr
         "FAULTLINE_DATA_DIR": str(data_dir),
         "FAULTLINE_PORT": str(port),
         "FAULTLINE_PROCESSOR_ENABLED": "true" if processor else "false",
+        **(extra_env or {}),
     }
     log_path = data_dir / f"allinone-{int(time.time() * 1000)}.log"
     with log_path.open("wb") as log_file:

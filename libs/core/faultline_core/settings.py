@@ -91,6 +91,8 @@ class RelaySettings(BaseSettings):
     max_decompressed_bytes: int = 200 * 1024 * 1024
     max_event_bytes: int = 1024 * 1024
     key_cache_ttl_s: float = 30.0
+    # The legacy Sentry UDP listener (on ``host``) is opt-in: None leaves it off.
+    udp_port: int | None = None
 
 
 class ProcessorSettings(BaseSettings):

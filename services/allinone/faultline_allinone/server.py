@@ -41,6 +41,7 @@ from faultline_query.server import start_query_server
 from faultline_query.servicer import QueryServicer
 from faultline_relay.context import RelayContext
 from faultline_relay.routes import router as relay_router
+from faultline_relay.udp import start_udp_listener
 from faultline_web.app import web_router
 from faultline_web.context import WebContext
 from faultline_web.metrics import MetricsMiddleware
@@ -58,6 +59,8 @@ class AllInOneSettings(BaseSettings):
     port: int = 8000
     public_url: str = ""
     processor_enabled: bool = True
+    # The legacy Sentry UDP listener, on ``host``; off unless a port is given.
+    udp_port: int | None = None
 
     @property
     def url(self) -> str:
@@ -127,6 +130,9 @@ async def running_services(app: AppSettings, aio: AllInOneSettings) -> AsyncIter
         web = WebContext(web_settings, app, pool, QueryClient.connect(web_settings.query_address))
         stack.push_async_callback(web.close)
         relay = RelayContext(RelaySettings(host=aio.host, port=aio.port), bus, pool, producer)
+        if aio.udp_port is not None:
+            udp = await start_udp_listener(relay, aio.host, aio.udp_port)
+            stack.callback(udp.close)
 
         processor, task = None, None
         if aio.processor_enabled:

@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from faultline_core.settings import BusSettings, KafkaSettings, PostgresSettings, RelaySettings
 from faultline_relay.context import RelayContext
 from faultline_relay.routes import get_relay, router
+from faultline_relay.udp import start_udp_listener
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +48,14 @@ def create_app(
             relay, bus, kafka, pg, trust_forwarded_for=trust_forwarded_for
         )
         app.state.relay = context
+        udp: asyncio.DatagramTransport | None = None
         try:
+            if relay.udp_port is not None:
+                udp = await start_udp_listener(context, relay.host, relay.udp_port)
             yield
         finally:
+            if udp is not None:
+                udp.close()
             await context.close()
 
     app = FastAPI(title="Faultline relay", lifespan=lifespan, docs_url=None, redoc_url=None)

@@ -169,6 +169,18 @@ async def authenticate(
     keys: KeyCache, credentials: Credentials | None, project_id_text: str
 ) -> ProjectKey:
     """The active key that authorises ``project_id_text``; otherwise a 401/403/503 error."""
+    key = await authenticate_key(keys, credentials)
+    if not _is_numeric_id(project_id_text) or int(project_id_text) != key.project_id:
+        raise forbidden("DSN key is not valid for this project")
+    return key
+
+
+async def authenticate_key(keys: KeyCache, credentials: Credentials | None) -> ProjectKey:
+    """The active key named by ``credentials``, whatever its project; else 401/403/503.
+
+    For transports without a project id in the address (the legacy UDP listener), the
+    key alone decides the project.
+    """
     if credentials is None:
         raise unauthorized("missing authorization information")
     try:
@@ -185,7 +197,5 @@ async def authenticate(
         raise unauthorized("invalid DSN secret")
     if not key.is_active:
         raise forbidden("DSN key is disabled")
-    if not _is_numeric_id(project_id_text) or int(project_id_text) != key.project_id:
-        raise forbidden("DSN key is not valid for this project")
     return key
 

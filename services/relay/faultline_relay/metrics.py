@@ -39,3 +39,10 @@ KNOWN_ITEM_TYPES = frozenset({
 
 def item_type_label(item_type: str) -> str:
     return item_type if item_type in KNOWN_ITEM_TYPES else "unknown"
+
+UDP_DATAGRAMS = Counter(
+    "faultline_relay_udp_datagrams_total",
+    "Datagrams received by the legacy UDP listener, by outcome (accepted, or why dropped:"
+    " nothing can be answered over UDP, so this counter is the only trace of a drop).",
+    ["outcome"],
+)

@@ -118,11 +118,21 @@ async def _publish(
     relay: RelayContext, request: Request, key: ProjectKey, events: list[EventItem]
 ) -> Response:
     """Publish every event (after charging the key's rate limit); 200 once all are durable."""
+    await publish_events(relay, key, events, client_ip(request, relay.trust_forwarded_for))
+    return ok_response({"id": events[0].event_id})
+
+
+async def publish_events(
+    relay: RelayContext, key: ProjectKey, events: list[EventItem], ip: str | None
+) -> None:
+    """Charge the key's rate limit, then put every event on the bus, durably.
+
+    Raises the 429 or 503 :class:`RelayError` a caller renders (HTTP) or counts (UDP).
+    """
     retry_after = relay.limiter.try_consume(key, len(events))
     if retry_after is not None:
         raise rate_limited(retry_after)
     received_at = time.time()
-    ip = client_ip(request, relay.trust_forwarded_for)
     partition_key = str(key.project_id).encode()
     timeout_s = relay.bus.publish_timeout_s + _PUBLISH_TIMEOUT_MARGIN_S
     for event in events:
@@ -142,7 +152,6 @@ async def _publish(
         relay.record_publish(succeeded=True)
         PUBLISH_SECONDS.labels(relay.bus.backend).observe(time.perf_counter() - started)
         ITEMS.labels("event", "published").inc()
-    return ok_response({"id": events[0].event_id})
 
 
 async def _ingest_envelope(request: Request, relay: RelayContext, project_id: str) -> Response:
