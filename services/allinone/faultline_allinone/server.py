@@ -26,7 +26,6 @@ from faultline_allinone.engines import EmbeddedEngines, start_engines
 from faultline_core.bootstrap import Bootstrap, ensure_bootstrap
 from faultline_core.bus.base import BusProducer, Partition
 from faultline_core.bus.factory import build_consumer, build_producer
-from faultline_core.ports import free_port
 from faultline_core.settings import (
     AppSettings,
     BusSettings,
@@ -37,7 +36,7 @@ from faultline_core.settings import (
 )
 from faultline_core.storage.postgres.pool import Pool, open_pool
 from faultline_processor.runner import Processor
-from faultline_query.server import start_query_server
+from faultline_query.server import start_query_server_on
 from faultline_query.servicer import QueryServicer
 from faultline_relay.context import RelayContext
 from faultline_relay.routes import router as relay_router
@@ -120,9 +119,10 @@ async def running_services(app: AppSettings, aio: AllInOneSettings) -> AsyncIter
         await producer.start()
         stack.push_async_callback(producer.close)
 
-        query_port = free_port()
-        grpc_server = await start_query_server(
-            QueryServicer(engines.clickhouse, pool), "127.0.0.1", query_port
+        # Port 0: the kernel picks a free port, so nothing can take it between choosing
+        # and binding (a free_port() guess could collide with the HTTP port).
+        grpc_server, query_port = await start_query_server_on(
+            QueryServicer(engines.clickhouse, pool), "127.0.0.1", 0
         )
         stack.push_async_callback(grpc_server.stop, 5.0)
         web_settings = WebSettings(host=aio.host, port=aio.port,

@@ -1,4 +1,5 @@
-"""The ingestion endpoints SDKs post to: ``/api/{project_id}/envelope/`` and ``/store/``.
+"""The ingestion endpoints SDKs post to: ``/api/{project_id}/envelope/`` and ``/store/``,
+and the one browsers post CSP reports to: ``/api/{project_id}/security/``.
 
 A request is answered 200 only after each of its events is durably on the bus; every
 refusal is a ``{"detail": ...}`` body with an ``X-Sentry-Error`` header. Each endpoint is
@@ -9,8 +10,10 @@ POST requests.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -19,6 +22,11 @@ from fastapi.responses import Response
 
 from faultline_core.bus.base import BusUnavailable
 from faultline_core.messages import IngestMessage
+from faultline_core.security_reports import (
+    SecurityReportError,
+    csp_event,
+    parse_security_reports,
+)
 from faultline_core.storage.postgres.tenancy import ProjectKey
 from faultline_relay.auth import (
     Credentials,
@@ -42,7 +50,9 @@ from faultline_relay.errors import (
     Outcome,
     RelayError,
     error_response,
+    invalid,
     ok_response,
+    too_large,
     unavailable,
 )
 from faultline_relay.ingest import EventItem, parse_envelope_events, store_event
@@ -187,6 +197,43 @@ async def _ingest_store(request: Request, relay: RelayContext, project_id: str) 
     return await _publish(relay, request, key, [event])
 
 
+def security_events(body: bytes, user_agent: str | None, max_event_bytes: int) -> list[EventItem]:
+    """One event per CSP violation in a ``security`` body; 400 if malformed, 413 if huge."""
+    try:
+        reports = parse_security_reports(body)
+    except SecurityReportError as exc:
+        raise invalid(f"invalid security report: {exc}") from exc
+    events: list[EventItem] = []
+    for report in reports:
+        event_id = uuid.uuid4().hex
+        payload = json.dumps(csp_event(report, event_id, user_agent)).encode()
+        if len(payload) > max_event_bytes:
+            raise too_large(f"security report exceeds {max_event_bytes} bytes")
+        events.append(EventItem(event_id, payload))
+    return events
+
+
+async def _ingest_security(request: Request, relay: RelayContext, project_id: str) -> Response:
+    check_header_size(request)
+    # Browsers cannot add headers to reports, so the key usually rides in the query string.
+    credentials = merge_credentials(
+        credentials_from_header(request.headers.get("x-sentry-auth")),
+        credentials_from_query(request.query_params),
+    )
+    key = await _admit(relay, credentials, project_id)
+    body = await _decoded_body(request, relay, "security")
+    events = await run_heavy(
+        relay.heavy_work, len(body), security_events, body,
+        request.headers.get("user-agent"), relay.settings.max_event_bytes,
+    )
+    if events:
+        await publish_events(
+            relay, key, events, client_ip(request, relay.trust_forwarded_for)
+        )
+    # Sentry answers a report with 201 and no body; browsers ignore the response anyway.
+    return Response(status_code=201, headers=dict(CORS_HEADERS))
+
+
 @router.post("/api/{project_id}/envelope/")
 @router.post("/api/{project_id}/envelope", include_in_schema=False)
 async def envelope_endpoint(project_id: str, request: Request, relay: Relay) -> Response:
@@ -201,10 +248,19 @@ async def store_endpoint(project_id: str, request: Request, relay: Relay) -> Res
     return await _respond("store", lambda: _ingest_store(request, relay, project_id))
 
 
+@router.post("/api/{project_id}/security/")
+@router.post("/api/{project_id}/security", include_in_schema=False)
+async def security_endpoint(project_id: str, request: Request, relay: Relay) -> Response:
+    """Accept browser CSP reports (``csp-report`` or Reporting API); each becomes an event."""
+    return await _respond("security", lambda: _ingest_security(request, relay, project_id))
+
+
 @router.options("/api/{project_id}/envelope/", include_in_schema=False)
 @router.options("/api/{project_id}/envelope", include_in_schema=False)
 @router.options("/api/{project_id}/store/", include_in_schema=False)
 @router.options("/api/{project_id}/store", include_in_schema=False)
+@router.options("/api/{project_id}/security/", include_in_schema=False)
+@router.options("/api/{project_id}/security", include_in_schema=False)
 async def cors_preflight(project_id: str) -> Response:
     """Let browser SDKs post from any origin."""
     return Response(
