@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from tests.kafka_fixtures import kafka_bootstrap
 from tests.pg_fixtures import pg_dsn, pg_server
 
-__all__ = ["pg_dsn", "pg_server"]
+__all__ = ["kafka_bootstrap", "pg_dsn", "pg_server"]
 
 # --- ClickHouse fixtures (below) ---
 from tests.clickhouse_fixtures import (  # noqa: E402

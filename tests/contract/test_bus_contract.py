@@ -8,14 +8,10 @@ broker named by ``FAULTLINE_TEST_KAFKA_BOOTSTRAP``.
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -38,7 +34,6 @@ from faultline_core.bus.kafka import KafkaConsumerAdapter, KafkaProducerAdapter
 from faultline_core.ports import free_port
 from faultline_core.settings import BusSettings, KafkaSettings, PostgresSettings
 from faultline_core.storage.postgres.pool import Pool, open_pool
-from tests.integration.harness.kafka import KafkaBroker, start_kafka, tools_available
 
 PUBLISH_TIMEOUT_S = 5.0
 UNREACHABLE_TIMEOUT_S = 0.5
@@ -88,20 +83,6 @@ def _unique(prefix: str) -> str:
 # --- adapters under test -----------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap() -> Iterator[str]:
-    """A Kafka broker for the whole session: an external one, or a private one we start."""
-    if external := os.environ.get("FAULTLINE_TEST_KAFKA_BOOTSTRAP"):
-        yield external
-        return
-    if not tools_available():
-        pytest.fail("a private Kafka broker needs `java` (17+) and `mvn` on PATH; "
-                    ".ci/run installs them")
-    workdir = Path(tempfile.mkdtemp(prefix="faultline-kafka-"))
-    broker: KafkaBroker = start_kafka(workdir)
-    yield broker.bootstrap
-    broker.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _kafka_settings(bootstrap: str) -> KafkaSettings:

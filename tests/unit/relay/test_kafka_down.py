@@ -12,15 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import shutil
-import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
-import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient, Response
@@ -30,7 +25,6 @@ from faultline_core.messages import decode_ingest_message
 from faultline_core.ports import free_port
 from faultline_core.settings import BusSettings, KafkaSettings, PostgresSettings, RelaySettings
 from faultline_relay import create_app
-from tests.integration.harness.kafka import KafkaBroker, start_kafka, tools_available
 from tests.unit.relay.conftest import Tenant
 from tests.unit.relay.support import auth_header, event_envelope
 
@@ -41,19 +35,6 @@ ANSWER_BOUND_S = PUBLISH_TIMEOUT_S + 1.0 + 0.5
 RECOVERY_DEADLINE_S = 20.0
 
 
-@pytest.fixture(scope="module")
-def kafka_bootstrap() -> Iterator[str]:
-    if external := os.environ.get("FAULTLINE_TEST_KAFKA_BOOTSTRAP"):
-        yield external
-        return
-    if not tools_available():
-        pytest.fail("a private Kafka broker needs `java` (17+) and `mvn` on PATH; "
-                    ".ci/run installs them")
-    workdir = Path(tempfile.mkdtemp(prefix="faultline-relay-kafka-"))
-    broker: KafkaBroker = start_kafka(workdir)
-    yield broker.bootstrap
-    broker.stop()
-    shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def _create_topic(bootstrap: str) -> str:
