@@ -161,6 +161,8 @@ def _interfaces(raw: JsonDict, client_ip: str | None, errors: ErrorLog) -> JsonD
         "modules": normalize_string_map(raw.get("modules"), "modules", errors),
         "fingerprint": normalize_fingerprint(raw.get("fingerprint"), errors),
         "sdk": normalize_sdk(raw.get("sdk"), errors),
+        # The relay's security endpoint puts a CSP report's fields here (Sentry's "csp").
+        "csp": normalize_string_map(raw.get("csp"), "csp", errors),
     }
     return {key: value for key, value in found.items() if value}
 

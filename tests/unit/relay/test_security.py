@@ -84,6 +84,7 @@ async def test_converted_event_normalises_to_the_expected_issue_title(
     assert normalized.title == "Blocked 'script' from 'evil.example.com'"
     assert normalized.culprit == "script-src-elem"
     assert ["effective-directive", "script-src-elem"] in normalized.data["tags"]
+    assert normalized.data["csp"]["blocked_uri"].startswith("https://evil.example.com")
     assert normalized.data["errors"] == []
 
 
