@@ -14,11 +14,9 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ import pytest
 from faultline_core.envelope import parse_envelope
 from faultline_core.normalize import normalize_event
 from tests.integration.allinone import AllInOne
+from tests.integration.sdk.capture import capture_server
 from tests.integration.sdk.conftest import find_issue, latest_event
 
 GO_APP = Path(__file__).parent / "go_app"
@@ -143,39 +142,12 @@ def test_handler_panic_is_reported_with_the_request(aio: AllInOne, run_id: str) 
     assert event["breadcrumbs"]["values"][-1]["message"] == "reserving stock"
 
 
-class _CaptureServer(ThreadingHTTPServer):
-    bodies: list[bytes]
-
-
-class _CaptureHandler(BaseHTTPRequestHandler):
-    server: _CaptureServer
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        self.server.bodies.append(self.rfile.read(length))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep the test output quiet."""
-
-
 @pytest.fixture(scope="module")
 def captured_envelopes(go_app: Path) -> Iterator[dict[str, bytes]]:
     """The raw envelope bodies of one run, keyed by the fixture file each belongs to."""
-    server = _CaptureServer(("127.0.0.1", 0), _CaptureHandler)
-    server.bodies = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        run_go_app(go_app, f"http://publickey@127.0.0.1:{server.server_address[1]}/7",
-                   FIXTURE_RUN_ID)
-        yield {_fixture_name(body): body for body in server.bodies}
-    finally:
-        server.shutdown()
-        server.server_close()
+    with capture_server() as server:
+        run_go_app(go_app, server.dsn(7, public_key="publickey"), FIXTURE_RUN_ID)
+        yield {_fixture_name(request.body): request.body for request in server.requests}
 
 
 def _fixture_name(body: bytes) -> str:

@@ -10,16 +10,11 @@ every request body. Set ``FAULTLINE_UPDATE_SDK_FIXTURES=1`` to rewrite the golde
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
 import os
 import shutil
 import subprocess
-import threading
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +23,7 @@ import pytest
 from faultline_core.compression import decompress
 from faultline_core.envelope import parse_envelope
 from tests.integration.allinone import ROOT, AllInOne
+from tests.integration.sdk.capture import capture_server
 from tests.integration.sdk.conftest import find_issue, latest_event
 
 APP_SOURCE = Path(__file__).parent / "java_app"
@@ -181,53 +177,6 @@ def test_event_keeps_user_tags_contexts_and_breadcrumbs(
     assert crumbs[0]["level"] == "info" and crumbs[0]["data"] == {"cart_id": "c-42"}
 
 
-@dataclass
-class CapturedRequest:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class _Captured:
-    requests: list[CapturedRequest] = field(default_factory=list)
-
-
-class _CaptureHandler(http.server.BaseHTTPRequestHandler):
-    """Keeps each request the SDK posts, body exactly as sent (gzipped)."""
-
-    captured: _Captured
-
-    def do_POST(self) -> None:  # noqa: N802 - the name http.server dispatches to
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        self.captured.requests.append(CapturedRequest(self.path, headers, body))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
-        return
-
-
-@contextmanager
-def capture_server() -> Iterator[tuple[str, _Captured]]:
-    """A stand-in Sentry endpoint: yields its DSN and what it received."""
-    captured = _Captured()
-    handler = type("Handler", (_CaptureHandler,), {"captured": captured})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://0123456789abcdef0123456789abcdef@127.0.0.1:{server.server_port}/42", captured
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
 def _shape(body: bytes) -> dict[str, Any]:
     """What must not drift between the committed fixture and a fresh capture."""
     envelope = parse_envelope(decompress(body, "gzip", MAX_BODY))
@@ -240,10 +189,11 @@ def _shape(body: bytes) -> dict[str, Any]:
 
 
 def test_golden_envelope_matches_what_the_sdk_sends(java_classpath: str) -> None:
-    with capture_server() as (dsn, captured):
-        run_app(java_classpath, "golden", dsn)
-    assert len(captured.requests) == 1, [r.path for r in captured.requests]
-    request = captured.requests[0]
+    with capture_server() as server:
+        run_app(java_classpath, "golden", server.dsn())
+    captured = server.requests
+    assert len(captured) == 1, [r.path for r in captured]
+    request = captured[0]
     assert request.path == "/api/42/envelope/"
     assert request.headers["content-encoding"] == "gzip"
     assert request.headers["content-type"] == "application/x-sentry-envelope"

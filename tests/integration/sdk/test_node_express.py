@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import http.server
 import json
 import os
 import shutil
 import signal
 import subprocess
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +27,7 @@ import pytest
 from faultline_core.envelope import parse_envelope
 from faultline_core.ports import free_port
 from tests.integration.allinone import ROOT, AllInOne, wait_for
+from tests.integration.sdk.capture import CapturedRequest, capture_server
 from tests.integration.sdk.conftest import find_issue, latest_event
 
 APP_SOURCE = Path(__file__).parent / "node_app"
@@ -220,47 +219,11 @@ def test_event_keeps_request_user_tags_contexts_and_breadcrumbs(
     assert entry_types == ["exception", "request", "breadcrumbs"]
 
 
-class _CaptureHandler(http.server.BaseHTTPRequestHandler):
-    """Keeps each envelope body the SDK posts (it streams them chunked, maybe gzipped)."""
-
-    protocol_version = "HTTP/1.1"
-    bodies: list[bytes]
-
-    def do_POST(self) -> None:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            body = b""
-            while size := int(self.rfile.readline().split(b";")[0], 16):
-                body += self.rfile.read(size)
-                self.rfile.readline()
-            self.rfile.readline()
-        else:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        if self.headers.get("Content-Encoding") == "gzip":
-            body = gzip.decompress(body)
-        self.bodies.append(body)
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return  # keep pytest's output clean
-
-
-@contextmanager
-def capture_server() -> Iterator[tuple[str, list[bytes]]]:
-    """A stand-in Sentry endpoint: yields its DSN and the bodies it received."""
-    bodies: list[bytes] = []
-    handler = type("Handler", (_CaptureHandler,), {"bodies": bodies})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://0123456789abcdef0123456789abcdef@127.0.0.1:{server.server_port}/42", bodies
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+def _decoded_body(request: CapturedRequest) -> bytes:
+    """The envelope as the SDK built it: @sentry/node may gzip what it sends."""
+    if request.headers.get("content-encoding") == "gzip":
+        return gzip.decompress(request.body)
+    return request.body
 
 
 def _item_types(body: bytes) -> list[str]:
@@ -278,9 +241,10 @@ def _shape(body: bytes) -> dict[str, Any]:
 
 
 def test_golden_envelopes_match_what_the_sdk_sends(node_app: Path) -> None:
-    with capture_server() as (dsn, bodies):
+    with capture_server() as server:
         # The app has exited (and so flushed everything) when this returns.
-        run_failing_checkout(node_app, dsn, "golden")
+        run_failing_checkout(node_app, server.dsn(), "golden")
+    bodies = [_decoded_body(request) for request in server.requests]
     event_body = next(b for b in bodies if _item_types(b) == ["event"])
     if os.environ.get("FAULTLINE_UPDATE_SDK_FIXTURES") == "1":
         FIXTURES.mkdir(parents=True, exist_ok=True)

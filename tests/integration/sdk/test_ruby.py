@@ -14,11 +14,9 @@ import gzip
 import os
 import shutil
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ import pytest
 from faultline_core.envelope import parse_envelope
 from faultline_core.normalize import normalize_event
 from tests.integration.allinone import AllInOne
+from tests.integration.sdk.capture import capture_server
 from tests.integration.sdk.conftest import find_issue, latest_event
 
 RUBY_APP = Path(__file__).parent / "ruby_app"
@@ -152,41 +151,14 @@ def test_scope_data_reaches_the_event(aio: AllInOne, run_id: str) -> None:
     assert receipt[0].startswith("line 000: item item")
 
 
-class _CaptureServer(ThreadingHTTPServer):
-    requests: list[tuple[str, bytes]]
-
-
-class _CaptureHandler(BaseHTTPRequestHandler):
-    server: _CaptureServer
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        encoding = self.headers.get("Content-Encoding") or ""
-        self.server.requests.append((encoding, self.rfile.read(length)))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(b"{}")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Keep the test output quiet."""
-
-
 @pytest.fixture(scope="module")
 def captured_envelope(ruby: str) -> Iterator[tuple[str, bytes]]:
     """The Content-Encoding and raw body of the one envelope a run sends."""
-    server = _CaptureServer(("127.0.0.1", 0), _CaptureHandler)
-    server.requests = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        run_ruby_app(ruby, f"http://publickey@127.0.0.1:{server.server_address[1]}/7",
-                     FIXTURE_RUN_ID)
-        assert len(server.requests) == 1
-        yield server.requests[0]
-    finally:
-        server.shutdown()
-        server.server_close()
+    with capture_server() as server:
+        run_ruby_app(ruby, server.dsn(7, public_key="publickey"), FIXTURE_RUN_ID)
+        requests = server.requests
+        assert len(requests) == 1
+        yield requests[0].headers.get("content-encoding") or "", requests[0].body
 
 
 def _summary(body: bytes) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Start the Python SDK apps as real programs, and capture what an SDK puts on the wire.
 
 Shared by the integration tests (which point the apps at the all-in-one) and by the
-fixture capture script (which points them at :class:`CaptureServer`).
+fixture capture script (which points them at
+:func:`tests.integration.sdk.capture.capture_server`).
 """
 
 from __future__ import annotations
@@ -10,18 +11,17 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from faultline_core.compression import decompress
 from faultline_core.ports import free_port
+from tests.integration.sdk.capture import CapturedRequest, CaptureServer
 
 APPS = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -174,50 +174,12 @@ def send_cli_event(dsn: str, run_token: str) -> subprocess.CompletedProcess[byte
                           timeout=60, check=True)
 
 
-@dataclass
-class CapturedRequest:
-    path: str
-    headers: dict[str, str]
-    body: bytes  # after undoing Content-Encoding
+def decoded_body(request: CapturedRequest) -> bytes:
+    """A captured body with its Content-Encoding undone."""
+    return decompress(request.body, request.headers.get("content-encoding"), MAX_CAPTURE_BYTES)
 
 
-@dataclass
-class CaptureServer:
-    """A tiny Sentry stand-in on 127.0.0.1 that keeps every request it receives."""
-
-    requests: list[CapturedRequest] = field(default_factory=list)
-    port: int = 0
-
-    def dsn(self, project_id: int = 42) -> str:
-        return f"http://0123456789abcdef0123456789abcdef@127.0.0.1:{self.port}/{project_id}"
-
-    def event_envelopes(self) -> list[bytes]:
-        return [r.body for r in self.requests
-                if b'"type":"event"' in r.body or r.path.endswith("/store/")]
-
-    @contextmanager
-    def running(self) -> Iterator[CaptureServer]:
-        captured = self.requests
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                body = decompress(raw, self.headers.get("Content-Encoding"), MAX_CAPTURE_BYTES)
-                captured.append(CapturedRequest(self.path, dict(self.headers), body))
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = httpd.server_address[1]
-        thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            httpd.shutdown()
-            httpd.server_close()
+def event_envelopes(capture: CaptureServer) -> list[bytes]:
+    """The decoded bodies received so far that carry an event."""
+    bodies = [(r.path, decoded_body(r)) for r in capture.requests]
+    return [body for path, body in bodies if b'"type":"event"' in body or path.endswith("/store/")]
