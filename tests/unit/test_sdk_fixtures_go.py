@@ -8,42 +8,19 @@ The fixtures are re-captured by running ``tests/integration/sdk/test_go.py`` wit
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from pathlib import Path
-from typing import Any
 
-from faultline_core.envelope import parse_envelope
 from faultline_core.event import NormalizedEvent
 from faultline_core.grouping import compute_grouping
-from faultline_core.normalize import normalize_event
+from tests.sdk_fixtures import exceptions, frames, load_fixture_envelope, normalize_fixture_event
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "sdk" / "go"
 CLIENT_IP = "198.51.100.40"
 
 
 def load(name: str) -> NormalizedEvent:
-    envelope = parse_envelope((FIXTURES / name).read_bytes())
-    items = [item for item in envelope.items if item.type == "event"]
-    assert len(items) == 1
+    envelope = load_fixture_envelope("go", name)
     # A client report about dropped transactions rides along with whichever envelope is next.
     assert {item.type for item in envelope.items} <= {"event", "client_report"}
-    payload = items[0].payload
-    assert envelope.event_id is not None
-    sent_at = datetime.fromisoformat(json.loads(payload)["timestamp"]).timestamp()
-    event = normalize_event(9, envelope.event_id, payload, sent_at + 1, CLIENT_IP)
-    assert event.errors == ()
-    assert event.event_id == envelope.event_id
-    return event
-
-
-def exceptions(event: NormalizedEvent) -> list[dict[str, Any]]:
-    values: list[dict[str, Any]] = event.data["exception"]["values"]
-    return values
-
-
-def frames(exc: dict[str, Any]) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = exc["stacktrace"]["frames"]
-    return found
+    return normalize_fixture_event(envelope, 9, CLIENT_IP)
 
 
 def assert_go_scope(event: NormalizedEvent) -> None:

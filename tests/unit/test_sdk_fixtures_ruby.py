@@ -8,34 +8,19 @@ The fixture is re-captured by running ``tests/integration/sdk/test_ruby.py`` wit
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from pathlib import Path
-from typing import Any
 
-from faultline_core.envelope import parse_envelope
 from faultline_core.event import NormalizedEvent
 from faultline_core.grouping import compute_grouping
-from faultline_core.normalize import normalize_event
+from tests.sdk_fixtures import frames, load_fixture_envelope, normalize_fixture_event
 
-FIXTURE = Path(__file__).parent.parent / "fixtures" / "sdk" / "ruby" / "chained_error.envelope"
+FIXTURE = "chained_error.envelope"
 CLIENT_IP = "198.51.100.41"
 
 
 def load() -> NormalizedEvent:
-    envelope = parse_envelope(FIXTURE.read_bytes())
+    envelope = load_fixture_envelope("ruby", FIXTURE)
     assert [item.type for item in envelope.items] == ["event"]
-    payload = envelope.items[0].payload
-    assert envelope.event_id is not None
-    sent_at = datetime.fromisoformat(json.loads(payload)["timestamp"]).timestamp()
-    event = normalize_event(9, envelope.event_id, payload, sent_at + 1, CLIENT_IP)
-    assert event.errors == ()
-    assert event.event_id == envelope.event_id
-    return event
-
-
-def frames(exc: dict[str, Any]) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = exc["stacktrace"]["frames"]
-    return found
+    return normalize_fixture_event(envelope, 9, CLIENT_IP)
 
 
 def test_event_identity_and_scope() -> None:

@@ -24,6 +24,7 @@ from tests.integration.sdk.python_apps.runner import (
     require_tools,
     run_logging_app,
 )
+from tests.sdk_fixtures import frames
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -46,11 +47,6 @@ def issues_titled(aio: AllInOne, text: str) -> list[dict[str, Any]]:
 def exception_chain(event: dict[str, Any]) -> list[dict[str, Any]]:
     values: list[dict[str, Any]] = event["exception"]["values"]
     return values
-
-
-def frames(exception: dict[str, Any]) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = exception["stacktrace"]["frames"]
-    return found
 
 
 def tag(event: dict[str, Any], key: str) -> str | None:
