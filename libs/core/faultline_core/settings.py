@@ -90,9 +90,24 @@ class RelaySettings(BaseSettings):
     max_compressed_bytes: int = 20 * 1024 * 1024
     max_decompressed_bytes: int = 200 * 1024 * 1024
     max_event_bytes: int = 1024 * 1024
+    # One attachment (or minidump); attachments go to the blob store, never on the bus.
+    max_attachment_bytes: int = 100 * 1024 * 1024
     key_cache_ttl_s: float = 30.0
     # The legacy Sentry UDP listener (on ``host``) is opt-in: None leaves it off.
     udp_port: int | None = None
+
+
+class BlobStoreSettings(BaseSettings):
+    """Where attachment bytes live. ``local``: a directory, by default ``<data_dir>/blobs``;
+    in distributed mode every relay and web replica must mount the same one."""
+
+    model_config = SettingsConfigDict(env_prefix="FAULTLINE_BLOB_")
+
+    backend: Literal["local"] = "local"
+    root: Path | None = None
+
+    def directory(self, app: AppSettings) -> Path:
+        return self.root if self.root is not None else app.data_dir / "blobs"
 
 
 class ProcessorSettings(BaseSettings):

@@ -23,11 +23,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from faultline_allinone.engines import EmbeddedEngines, start_engines
+from faultline_core.blobstore.factory import build_blob_store
 from faultline_core.bootstrap import Bootstrap, ensure_bootstrap
 from faultline_core.bus.base import BusProducer, Partition
 from faultline_core.bus.factory import build_consumer, build_producer
 from faultline_core.settings import (
     AppSettings,
+    BlobStoreSettings,
     BusSettings,
     KafkaSettings,
     ProcessorSettings,
@@ -129,7 +131,10 @@ async def running_services(app: AppSettings, aio: AllInOneSettings) -> AsyncIter
                                    query_address=f"127.0.0.1:{query_port}", public_url=aio.url)
         web = WebContext(web_settings, app, pool, QueryClient.connect(web_settings.query_address))
         stack.push_async_callback(web.close)
-        relay = RelayContext(RelaySettings(host=aio.host, port=aio.port), bus, pool, producer)
+        blobs = build_blob_store(BlobStoreSettings(), app)
+        relay = RelayContext(
+            RelaySettings(host=aio.host, port=aio.port), bus, pool, producer, blobs
+        )
         if aio.udp_port is not None:
             udp = await start_udp_listener(relay, aio.host, aio.udp_port)
             stack.callback(udp.close)

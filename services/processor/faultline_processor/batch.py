@@ -6,31 +6,36 @@ import time
 from dataclasses import dataclass, field
 
 from faultline_core.bus.base import Partition
-from faultline_processor.prepare import Poison, PreparedEvent
+from faultline_processor.items.base import PreparedItem
+from faultline_processor.prepare import Poison, Prepared, PreparedEvent
 
 
 @dataclass
 class Batch:
-    """Messages read since the last flush: events to write and poison for the DLQ.
+    """Messages read since the last flush: events and other items to write, and poison
+    for the DLQ.
 
     ``offsets`` holds, per partition, the offset of the next message to read once this
     batch is written: what gets committed.
     """
 
     events: list[PreparedEvent] = field(default_factory=list)
+    items: list[PreparedItem] = field(default_factory=list)
     poison: list[Poison] = field(default_factory=list)
     offsets: dict[Partition, int] = field(default_factory=dict)
     started_at: float | None = None
     """Monotonic time of the batch's first message."""
 
     def __len__(self) -> int:
-        return len(self.events) + len(self.poison)
+        return len(self.events) + len(self.items) + len(self.poison)
 
-    def add(self, item: PreparedEvent | Poison) -> None:
+    def add(self, item: Prepared) -> None:
         if self.started_at is None:
             self.started_at = time.monotonic()
         if isinstance(item, PreparedEvent):
             self.events.append(item)
+        elif isinstance(item, PreparedItem):
+            self.items.append(item)
         else:
             self.poison.append(item)
         message = item.message

@@ -59,3 +59,9 @@ CONSUMER_LAG = Gauge(
     " position), per partition index of its assignment.",
     ["partition"],
 )
+ITEMS_WRITTEN = Counter(
+    "faultline_processor_items_written_total",
+    "Non-event envelope items written (sessions, logs, attachments...), by item type;"
+    " redelivered items are counted again but stored once.",
+    ["item_type"],
+)

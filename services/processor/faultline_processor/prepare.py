@@ -1,8 +1,9 @@
 """Decode, normalise and group one bus message (pure CPU work, no I/O).
 
-Every message either becomes a :class:`PreparedEvent` or a :class:`Poison` carrying the
-reason it cannot be processed; nothing here raises on bad input, because one bad message
-must never stop the partition behind it.
+Every message becomes a :class:`PreparedEvent`, a
+:class:`~faultline_processor.items.base.PreparedItem` (any other item type, parsed by its
+handler) or a :class:`Poison` carrying the reason it cannot be processed; nothing here
+raises on bad input, because one bad message must never stop the partition behind it.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from datetime import UTC, datetime
 from faultline_core.bus.base import BusMessage
 from faultline_core.event import NormalizedEvent
 from faultline_core.grouping import compute_grouping
-from faultline_core.messages import MessageDecodeError, decode_ingest_message
+from faultline_core.messages import IngestMessage, MessageDecodeError, decode_ingest_message
 from faultline_core.normalize import InvalidEvent, normalize_event
+from faultline_processor.items.base import InvalidItem, ItemHandler, PreparedItem
+from faultline_processor.items.registry import ITEM_HANDLERS
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,10 @@ class Poison:
     error: str
 
 
-def prepare(message: BusMessage) -> PreparedEvent | Poison:
+Prepared = PreparedEvent | PreparedItem | Poison
+
+
+def prepare(message: BusMessage) -> Prepared:
     """Turn one bus message into a prepared event, or say why it is poison. Never raises."""
     try:
         return _prepare(message)
@@ -67,17 +73,40 @@ def prepare(message: BusMessage) -> PreparedEvent | Poison:
         return Poison(message, "processing_error", f"{type(exc).__name__}: {exc}")
 
 
-def _prepare(message: BusMessage) -> PreparedEvent | Poison:
+def _prepare(message: BusMessage) -> Prepared:
     try:
         ingest = decode_ingest_message(message.value)
     except MessageDecodeError as exc:
         return Poison(message, "undecodable", str(exc))
-    if ingest.item_type not in EVENT_ITEM_TYPES:
+    handler = ITEM_HANDLERS.get(ingest.item_type)
+    if ingest.item_type not in EVENT_ITEM_TYPES and handler is None:
         return Poison(message, "unsupported_item_type", f"item type {ingest.item_type!r}")
+    problem = _bad_header(ingest)
+    if problem:
+        return Poison(message, "invalid_header", problem)
+    if handler is not None:
+        return _prepare_item(message, ingest, handler)
+    return _prepare_event(message, ingest)
+
+
+def _bad_header(ingest: IngestMessage) -> str:
     if not 0 < ingest.project_id <= _MAX_PROJECT_ID:
-        return Poison(message, "invalid_header", f"project id {ingest.project_id} out of range")
+        return f"project id {ingest.project_id} out of range"
     if not _EARLIEST.timestamp() <= ingest.received_at <= _LATEST.timestamp():  # NaN too
-        return Poison(message, "invalid_header", f"received_at {ingest.received_at} out of range")
+        return f"received_at {ingest.received_at} out of range"
+    return ""
+
+
+def _prepare_item(message: BusMessage, ingest: IngestMessage, handler: ItemHandler) -> Prepared:
+    if not _HEX32.fullmatch(ingest.item_id):  # the dedupe key must fit a UUID column
+        return Poison(message, "invalid_header", f"item id {ingest.item_id!r} is not 32 hex")
+    try:
+        return PreparedItem(message, ingest, handler.parse(ingest))
+    except InvalidItem as exc:
+        return Poison(message, "invalid_item", str(exc))
+
+
+def _prepare_event(message: BusMessage, ingest: IngestMessage) -> Prepared:
     try:
         event = normalize_event(
             ingest.project_id, ingest.event_id, ingest.payload, ingest.received_at,
@@ -95,7 +124,7 @@ def _prepare(message: BusMessage) -> PreparedEvent | Poison:
     return PreparedEvent(message, event, hashes, grouping.config, ingest.received_at)
 
 
-def prepare_all(messages: Sequence[BusMessage]) -> list[PreparedEvent | Poison]:
+def prepare_all(messages: Sequence[BusMessage]) -> list[Prepared]:
     """:func:`prepare` for a chunk of messages (run in a worker thread by the runner)."""
     return [prepare(message) for message in messages]
 

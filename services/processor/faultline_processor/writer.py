@@ -1,4 +1,5 @@
-"""Writing one batch: issues, then raw events, then counters, then dead letters.
+"""Writing one batch: issues, then raw events, then counters, then the other items, then
+dead letters.
 
 The order is what makes a crash anywhere harmless: every step is idempotent, and the
 offsets are committed (by the runner) only after all of them succeeded, so a replayed
@@ -22,6 +23,8 @@ from faultline_processor import issue_store, metrics
 from faultline_processor.batch import Batch
 from faultline_processor.dlq import publish_dead_letters
 from faultline_processor.issue_store import EventRecord, IssueSeed, RecordResult, Resolution
+from faultline_processor.items.base import ItemSinks
+from faultline_processor.items.write import write_items
 from faultline_processor.prepare import Poison, PreparedEvent
 
 log = logging.getLogger(__name__)
@@ -122,6 +125,7 @@ class BatchWriter:
         postgres_s += time.perf_counter() - started
         metrics.WRITE_SECONDS.labels("postgres").observe(postgres_s)
 
+        await write_items(ItemSinks(self._pool, self._clickhouse), batch.items)
         dead = [*batch.poison, *orphans]
         await publish_dead_letters(self._dlq, self._dlq_topic, dead)
         return WriteOutcome(_counted(stored, result), result.duplicates, dead)

@@ -7,8 +7,10 @@ import logging
 import uvicorn
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from faultline_core.blobstore.factory import build_blob_store
 from faultline_core.settings import (
     AppSettings,
+    BlobStoreSettings,
     BusSettings,
     KafkaSettings,
     PostgresSettings,
@@ -37,6 +39,7 @@ def main() -> None:
         BusSettings(),
         KafkaSettings(),
         PostgresSettings(),
+        build_blob_store(BlobStoreSettings(), app_settings),
         trust_forwarded_for=proxy.trust_forwarded_for,
     )
     # The relay reads X-Forwarded-For itself, only when told to trust it; uvicorn's own

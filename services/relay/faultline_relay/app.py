@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from faultline_core.blobstore.base import BlobStore
 from faultline_core.settings import BusSettings, KafkaSettings, PostgresSettings, RelaySettings
 from faultline_relay.context import RelayContext
 from faultline_relay.routes import get_relay, router
@@ -37,6 +38,7 @@ def create_app(
     bus: BusSettings,
     kafka: KafkaSettings,
     pg: PostgresSettings,
+    blobs: BlobStore,
     *,
     trust_forwarded_for: bool = False,
 ) -> FastAPI:
@@ -45,7 +47,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         context = await RelayContext.open(
-            relay, bus, kafka, pg, trust_forwarded_for=trust_forwarded_for
+            relay, bus, kafka, pg, blobs, trust_forwarded_for=trust_forwarded_for
         )
         app.state.relay = context
         udp: asyncio.DatagramTransport | None = None

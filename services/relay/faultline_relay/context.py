@@ -8,6 +8,7 @@ import math
 import time
 from dataclasses import dataclass, field
 
+from faultline_core.blobstore.base import BlobStore
 from faultline_core.bus.base import BusProducer, BusUnavailable
 from faultline_core.bus.factory import build_producer
 from faultline_core.settings import BusSettings, KafkaSettings, PostgresSettings, RelaySettings
@@ -46,6 +47,8 @@ class RelayContext:
     bus: BusSettings
     pool: Pool
     producer: BusProducer
+    blobs: BlobStore
+    """Where attachment bytes go (before their reference is published)."""
     trust_forwarded_for: bool = False
     owns_resources: bool = False
     bus_started: bool = True
@@ -92,6 +95,7 @@ class RelayContext:
         bus: BusSettings,
         kafka: KafkaSettings,
         pg: PostgresSettings,
+        blobs: BlobStore,
         *,
         trust_forwarded_for: bool = False,
     ) -> RelayContext:
@@ -108,7 +112,7 @@ class RelayContext:
             await pool.close()
             raise
         return cls(
-            relay, bus, pool, producer, trust_forwarded_for=trust_forwarded_for,
+            relay, bus, pool, producer, blobs, trust_forwarded_for=trust_forwarded_for,
             owns_resources=True, bus_started=started,
         )
 

@@ -14,12 +14,13 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from typing import Annotated
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from faultline_core.blobstore.base import BlobStoreError, blob_key
 from faultline_core.bus.base import BusUnavailable
 from faultline_core.messages import IngestMessage
 from faultline_core.security_reports import (
@@ -55,9 +56,20 @@ from faultline_relay.errors import (
     too_large,
     unavailable,
 )
-from faultline_relay.ingest import EventItem, parse_envelope_events, store_event
+from faultline_relay.ingest import (
+    IngestItem,
+    IngestLimits,
+    parse_envelope_items,
+    store_event,
+)
 from faultline_relay.limits import rate_limited
-from faultline_relay.metrics import ITEMS, PUBLISH_SECONDS, RECEIVED_BYTES, REQUESTS
+from faultline_relay.metrics import (
+    ITEMS,
+    PUBLISH_SECONDS,
+    RECEIVED_BYTES,
+    REQUESTS,
+    item_type_label,
+)
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +115,11 @@ async def _respond(endpoint: str, handle: Callable[[], Awaitable[Response]]) -> 
 async def _admit(
     relay: RelayContext, credentials: Credentials | None, project_id: str
 ) -> ProjectKey:
-    """The authenticated key, unless its rate-limit window is already used up."""
+    """The authenticated key, unless its rate-limit window is already used up.
+
+    Only for bodies that hold events (store, security): an envelope may carry nothing
+    the limits count, so it is charged once its items are known.
+    """
     key = await authenticate(relay.keys, credentials, project_id)
     retry_after = relay.limiter.retry_after(key)
     if retry_after is not None:
@@ -124,30 +140,41 @@ async def _decoded_body(request: Request, relay: RelayContext, endpoint: str) ->
     )
 
 
+def ingest_limits(relay: RelayContext) -> IngestLimits:
+    return IngestLimits(relay.settings.max_event_bytes, relay.settings.max_attachment_bytes)
+
+
 async def _publish(
-    relay: RelayContext, request: Request, key: ProjectKey, events: list[EventItem]
+    relay: RelayContext, request: Request, key: ProjectKey, items: list[IngestItem]
 ) -> Response:
-    """Publish every event (after charging the key's rate limit); 200 once all are durable."""
-    await publish_events(relay, key, events, client_ip(request, relay.trust_forwarded_for))
-    return ok_response({"id": events[0].event_id})
+    """Publish every item (after charging the rate limits); 200 once all are durable."""
+    await publish_items(relay, key, items, client_ip(request, relay.trust_forwarded_for))
+    event_ids = [item.event_id for item in items if item.is_event]
+    return ok_response({"id": event_ids[0]} if event_ids else {})
 
 
-async def publish_events(
-    relay: RelayContext, key: ProjectKey, events: list[EventItem], ip: str | None
+async def publish_items(
+    relay: RelayContext, key: ProjectKey, items: list[IngestItem], ip: str | None
 ) -> None:
-    """Charge the key's rate limit, then put every event on the bus, durably.
+    """Charge the rate limits, store attachment bytes, then put every item on the bus,
+    durably.
 
     Raises the 429 or 503 :class:`RelayError` a caller renders (HTTP) or counts (UDP).
     """
-    retry_after = relay.limiter.try_consume(key, len(events))
-    if retry_after is not None:
-        raise rate_limited(retry_after)
+    events = sum(1 for item in items if item.is_event)
+    if events:
+        retry_after = relay.limiter.try_consume(key, events)
+        if retry_after is not None:
+            raise rate_limited(retry_after)
+    # Blobs first: once an attachment's reference is on the bus its bytes must exist.
+    references = [await _store_blob(relay, key, item) for item in items]
     received_at = time.time()
     partition_key = str(key.project_id).encode()
     timeout_s = relay.bus.publish_timeout_s + _PUBLISH_TIMEOUT_MARGIN_S
-    for event in events:
+    for item, meta in zip(items, references, strict=True):
         message = IngestMessage(
-            key.project_id, event.event_id, "event", received_at, ip, event.payload
+            key.project_id, item.event_id, item.item_type, received_at, ip, item.payload,
+            item.item_id, meta,
         )
         started = time.perf_counter()
         try:
@@ -161,7 +188,23 @@ async def publish_events(
             raise unavailable("event bus unavailable, retry later", BUS_RETRY_AFTER_S) from exc
         relay.record_publish(succeeded=True)
         PUBLISH_SECONDS.labels(relay.bus.backend).observe(time.perf_counter() - started)
-        ITEMS.labels("event", "published").inc()
+        ITEMS.labels(item_type_label(item.item_type), "published").inc()
+
+
+async def _store_blob(
+    relay: RelayContext, key: ProjectKey, item: IngestItem
+) -> Mapping[str, Any]:
+    """Put an attachment's bytes in the blob store; its message meta gains the blob key."""
+    if item.blob is None:
+        return item.meta
+    blob = blob_key(key.project_id, item.event_id, item.item_id)
+    try:
+        await relay.blobs.put(blob, item.blob)
+    except BlobStoreError as exc:
+        log.warning("blob store unavailable: %s", exc)
+        raise unavailable("attachment storage unavailable, retry later",
+                          BUS_RETRY_AFTER_S) from exc
+    return {**item.meta, "blob_key": blob}
 
 
 async def _ingest_envelope(request: Request, relay: RelayContext, project_id: str) -> Response:
@@ -171,18 +214,18 @@ async def _ingest_envelope(request: Request, relay: RelayContext, project_id: st
         credentials_from_header(request.headers.get("x-sentry-auth")),
         credentials_from_query(request.query_params),
     )
-    key = await _admit(relay, outer, project_id) if outer is not None else None
+    key = await authenticate(relay.keys, outer, project_id) if outer is not None else None
     body = await _decoded_body(request, relay, "envelope")
-    envelope, events = await run_heavy(
-        relay.heavy_work, len(body), parse_envelope_events, body, relay.settings.max_event_bytes
+    envelope, items = await run_heavy(
+        relay.heavy_work, len(body), parse_envelope_items, body, ingest_limits(relay)
     )
     from_dsn = credentials_from_dsn(envelope.headers.get("dsn"))
     credentials = merge_credentials(outer, from_dsn)
     if key is None or credentials != outer:
-        key = await _admit(relay, credentials, project_id)
-    if not events:
+        key = await authenticate(relay.keys, credentials, project_id)
+    if not items:
         return ok_response({})
-    return await _publish(relay, request, key, events)
+    return await _publish(relay, request, key, items)
 
 
 async def _ingest_store(request: Request, relay: RelayContext, project_id: str) -> Response:
@@ -197,19 +240,21 @@ async def _ingest_store(request: Request, relay: RelayContext, project_id: str) 
     return await _publish(relay, request, key, [event])
 
 
-def security_events(body: bytes, user_agent: str | None, max_event_bytes: int) -> list[EventItem]:
+def security_events(
+    body: bytes, user_agent: str | None, max_event_bytes: int
+) -> list[IngestItem]:
     """One event per CSP violation in a ``security`` body; 400 if malformed, 413 if huge."""
     try:
         reports = parse_security_reports(body)
     except SecurityReportError as exc:
         raise invalid(f"invalid security report: {exc}") from exc
-    events: list[EventItem] = []
+    events: list[IngestItem] = []
     for report in reports:
         event_id = uuid.uuid4().hex
         payload = json.dumps(csp_event(report, event_id, user_agent)).encode()
         if len(payload) > max_event_bytes:
             raise too_large(f"security report exceeds {max_event_bytes} bytes")
-        events.append(EventItem(event_id, payload))
+        events.append(IngestItem(event_id, payload))
     return events
 
 
@@ -227,7 +272,7 @@ async def _ingest_security(request: Request, relay: RelayContext, project_id: st
         request.headers.get("user-agent"), relay.settings.max_event_bytes,
     )
     if events:
-        await publish_events(
+        await publish_items(
             relay, key, events, client_ip(request, relay.trust_forwarded_for)
         )
     # Sentry answers a report with 201 and no body; browsers ignore the response anyway.
@@ -237,7 +282,7 @@ async def _ingest_security(request: Request, relay: RelayContext, project_id: st
 @router.post("/api/{project_id}/envelope/")
 @router.post("/api/{project_id}/envelope", include_in_schema=False)
 async def envelope_endpoint(project_id: str, request: Request, relay: Relay) -> Response:
-    """Accept a Sentry envelope; its ``event`` items go to the bus, other items are skipped."""
+    """Accept a Sentry envelope; the items Faultline keeps go to the bus, others are skipped."""
     return await _respond("envelope", lambda: _ingest_envelope(request, relay, project_id))
 
 

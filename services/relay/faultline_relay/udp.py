@@ -18,7 +18,7 @@ from faultline_relay.context import RelayContext
 from faultline_relay.errors import Outcome, RelayError, invalid, too_large
 from faultline_relay.ingest import store_event
 from faultline_relay.metrics import UDP_DATAGRAMS
-from faultline_relay.routes import publish_events
+from faultline_relay.routes import publish_items
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ async def handle_datagram(relay: RelayContext, data: bytes, ip: str | None) -> N
     header, body = split_datagram(data, max_bytes)
     key = await authenticate_key(relay.keys, credentials_from_header(header))
     event = store_event(body, relay.settings.max_event_bytes)
-    await publish_events(relay, key, [event], ip)
+    await publish_items(relay, key, [event], ip)
 
 
 class SentryUdpProtocol(asyncio.DatagramProtocol):

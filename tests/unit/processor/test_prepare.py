@@ -67,7 +67,7 @@ def test_issue_seed_carries_type_and_metadata() -> None:
     [
         (b"garbage", "undecodable", "missing header line"),
         (b'{"v": 9}\n{}', "undecodable", "unknown message format version"),
-        (ingest(python_error(), item_type="attachment"), "unsupported_item_type", "attachment"),
+        (ingest(python_error(), item_type="replay_video"), "unsupported_item_type", "replay"),
         (ingest(python_error(), project_id=0), "invalid_header", "project id 0"),
         (ingest(b'"just a string"'), "invalid_event", "not an object"),
         (ingest(b"{not json"), "invalid_event", "not valid JSON"),

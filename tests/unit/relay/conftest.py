@@ -19,7 +19,7 @@ from faultline_core.storage.postgres import tenancy
 from faultline_core.storage.postgres.pool import Pool, open_pool
 from faultline_relay.context import RelayContext
 from faultline_relay.routes import router
-from tests.unit.relay.support import TOPIC
+from tests.unit.relay.support import TOPIC, scratch_blobs
 
 CLIENT_ADDRESS = ("203.0.113.7", 40000)
 RELAY_LIMITS = RelaySettings(
@@ -118,6 +118,7 @@ async def make_client(
                 BusSettings(publish_timeout_s=2.0),
                 pool,
                 bus_producer or producer,
+                scratch_blobs(),
                 trust_forwarded_for=trust_forwarded_for,
             )
             app = FastAPI()

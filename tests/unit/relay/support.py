@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import tempfile
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sentry_sdk
 from sentry_sdk.transport import HttpTransport
 
+from faultline_core.blobstore.local import LocalDirectoryBlobStore
 from faultline_core.bus.embedded import EmbeddedConsumer
 from faultline_core.messages import IngestMessage, decode_ingest_message
 
@@ -87,3 +91,9 @@ def capture_sdk_exception(dsn: str) -> tuple[str, SdkRequest]:
     assert isinstance(transport, _CapturingTransport)
     assert event_id is not None and len(transport.sent) == 1
     return str(event_id), transport.sent[0]
+
+
+def scratch_blobs() -> LocalDirectoryBlobStore:
+    """A blob store in a fresh temporary directory (created on the first put)."""
+    directory = Path(tempfile.gettempdir()) / f"faultline-blobs-{uuid.uuid4().hex}"
+    return LocalDirectoryBlobStore(directory)

@@ -12,13 +12,15 @@ from faultline_core.storage.postgres.pool import Pool, open_pool
 from faultline_relay import RelayContext, create_app
 from faultline_relay.app import database_ready
 from tests.unit.relay.conftest import Tenant
-from tests.unit.relay.support import auth_header, event_envelope, published
+from tests.unit.relay.support import auth_header, event_envelope, published, scratch_blobs
 
 
 async def test_app_lifespan_serves_ingest_health_and_metrics(
     pg_settings: PostgresSettings, tenant: Tenant, consumer: EmbeddedConsumer
 ) -> None:
-    app = create_app(RelaySettings(), BusSettings(), KafkaSettings(), pg_settings)
+    app = create_app(
+        RelaySettings(), BusSettings(), KafkaSettings(), pg_settings, scratch_blobs()
+    )
     event_id = uuid.uuid4().hex
 
     async with app.router.lifespan_context(app):
@@ -48,8 +50,10 @@ async def test_readiness_fails_when_postgres_is_unreachable(
     dead_pool = await open_pool(pg_settings, name="relay-tests-dead")
     await dead_pool.close()
     relay = RelaySettings()
-    alive = RelayContext(relay, BusSettings(), pool, EmbeddedProducer(pool, 1.0))
-    dead = RelayContext(relay, BusSettings(), dead_pool, EmbeddedProducer(dead_pool, 1.0))
+    alive = RelayContext(relay, BusSettings(), pool, EmbeddedProducer(pool, 1.0), scratch_blobs())
+    dead = RelayContext(
+        relay, BusSettings(), dead_pool, EmbeddedProducer(dead_pool, 1.0), scratch_blobs()
+    )
 
     assert await database_ready(alive) is True
     assert await database_ready(dead) is False

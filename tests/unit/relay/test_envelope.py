@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import time
 import uuid
 import zlib
@@ -140,22 +141,26 @@ async def test_event_item_must_be_a_json_object(
     assert await published(consumer) == []
 
 
-async def test_session_only_envelope_is_accepted_and_nothing_is_published(
+async def test_session_only_envelope_publishes_each_item_with_its_own_id(
     client: AsyncClient, tenant: Tenant, consumer: EmbeddedConsumer
 ) -> None:
-    body = envelope(
-        ({"type": "session"}, compact({"sid": uuid.uuid4().hex, "status": "ok"})),
-        ({"type": "client_report"}, compact({"discarded_events": []})),
-    )
+    session = compact({"sid": uuid.uuid4().hex, "status": "ok"})
+    report = compact({"discarded_events": []})
+    body = envelope(({"type": "session"}, session), ({"type": "client_report"}, report))
 
     response = await client.post(_url(tenant), content=body, headers=auth_header(tenant.key))
 
     assert response.status_code == 200
     assert response.json() == {}
-    assert await published(consumer) == []
+    messages = [m for _, m in await published(consumer)]
+    assert [(m.item_type, m.payload) for m in messages] == [
+        ("session", session), ("client_report", report)
+    ]
+    assert len({m.item_id for m in messages}) == 2
+    assert all(re.fullmatch(r"[0-9a-f]{32}", m.item_id) for m in messages)
 
 
-async def test_other_items_are_skipped_next_to_an_event(
+async def test_unknown_items_are_skipped_and_attachments_go_to_the_blob_store(
     client: AsyncClient, tenant: Tenant, consumer: EmbeddedConsumer
 ) -> None:
     event = {"event_id": uuid.uuid4().hex, "message": "with attachment"}
@@ -164,12 +169,23 @@ async def test_other_items_are_skipped_next_to_an_event(
         event_item(event),
         ({"type": "some_future_type"}, b"\x00\x01binary"),
         ({"type": "transaction"}, compact({"type": "transaction"})),
+        header={"event_id": event["event_id"]},
     )
 
     response = await client.post(_url(tenant), content=body, headers=auth_header(tenant.key))
 
     assert response.status_code == 200, response.text
-    assert [m.payload for _, m in await published(consumer)] == [compact(event)]
+    assert response.json() == {"id": event["event_id"]}
+    messages = [m for _, m in await published(consumer)]
+    assert [m.item_type for m in messages] == ["attachment", "event", "transaction"]
+    attachment = messages[0]
+    assert attachment.payload == b""  # the bytes are in the blob store, not on the bus
+    assert attachment.meta["filename"] == "log.txt"
+    assert attachment.meta["size"] == 17
+    assert attachment.meta["blob_key"] == (
+        f"{tenant.project_id}/{event['event_id']}/{attachment.item_id}"
+    )
+    assert messages[1].payload == compact(event)
 
 
 async def test_event_id_falls_back_to_the_envelope_header_then_a_new_one(

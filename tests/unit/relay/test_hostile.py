@@ -38,6 +38,7 @@ from tests.unit.relay.support import (
     event_envelope,
     event_item,
     published,
+    scratch_blobs,
 )
 
 HEX32 = re.compile(r"[0-9a-f]{32}")
@@ -329,7 +330,7 @@ async def test_missing_event_id_is_assigned_by_the_relay(
     assert message.event_id == assigned
 
 
-async def test_duplicate_event_ids_in_one_envelope_are_all_published(
+async def test_duplicate_event_ids_in_one_envelope_are_refused(
     client: AsyncClient, tenant: Tenant, consumer: EmbeddedConsumer
 ) -> None:
     event_id = uuid.uuid4().hex
@@ -338,11 +339,22 @@ async def test_duplicate_event_ids_in_one_envelope_are_all_published(
 
     response = await _post(client, tenant, body)
 
-    assert response.status_code == 200
-    messages = [message for _, message in await published(consumer)]
-    # Nothing is dropped silently; deduplication is the processor's decision.
-    assert [m.event_id for m in messages] == [event_id, event_id]
-    assert [m.payload for m in messages] == [compact(first), compact(second)]
+    # The processor would count the second as a duplicate of the first: a 200 would drop it.
+    assert response.status_code == 400
+    assert "same event_id" in response.json()["detail"]
+    assert await published(consumer) == []
+
+
+async def test_events_relying_on_one_header_id_are_refused(
+    client: AsyncClient, tenant: Tenant, consumer: EmbeddedConsumer
+) -> None:
+    body = envelope(event_item({"message": "first"}), event_item({"message": "second"}),
+                    header={"event_id": uuid.uuid4().hex})
+
+    response = await _post(client, tenant, body)
+
+    assert response.status_code == 400
+    assert await published(consumer) == []
 
 
 # -- keys ---------------------------------------------------------------------------------
@@ -389,7 +401,8 @@ async def test_envelope_dsn_disagreeing_with_the_header_is_401(
 async def impatient_client(pool: Pool, producer: EmbeddedProducer) -> AsyncIterator[AsyncClient]:
     """A relay that gives a client 0.3 s to send its body."""
     context = RelayContext(
-        RELAY_LIMITS, BusSettings(publish_timeout_s=2.0), pool, producer, body_read_timeout_s=0.3
+        RELAY_LIMITS, BusSettings(publish_timeout_s=2.0), pool, producer, scratch_blobs(),
+        body_read_timeout_s=0.3
     )
     app = FastAPI()
     app.include_router(router)

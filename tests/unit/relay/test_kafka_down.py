@@ -26,7 +26,7 @@ from faultline_core.ports import free_port
 from faultline_core.settings import BusSettings, KafkaSettings, PostgresSettings, RelaySettings
 from faultline_relay import create_app
 from tests.unit.relay.conftest import Tenant
-from tests.unit.relay.support import auth_header, event_envelope
+from tests.unit.relay.support import auth_header, event_envelope, scratch_blobs
 
 PUBLISH_TIMEOUT_S = 1.0
 # A request must be answered within the publish timeout plus the relay's margin (1 s);
@@ -100,7 +100,7 @@ def _relay_app(pg: PostgresSettings, port: int, topic: str) -> FastAPI:
         request_timeout_ms=5000,
     )
     bus = BusSettings(backend="kafka", events_topic=topic, publish_timeout_s=PUBLISH_TIMEOUT_S)
-    return create_app(RelaySettings(), bus, kafka, pg)
+    return create_app(RelaySettings(), bus, kafka, pg, scratch_blobs())
 
 
 @contextlib.asynccontextmanager

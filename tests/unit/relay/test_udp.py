@@ -23,14 +23,16 @@ from faultline_relay.app import create_app
 from faultline_relay.context import RelayContext
 from faultline_relay.udp import SentryUdpProtocol, start_udp_listener
 from tests.unit.relay.conftest import RELAY_LIMITS, Tenant
-from tests.unit.relay.support import compact, published
+from tests.unit.relay.support import compact, published, scratch_blobs
 
 Address = tuple[str, int]
 ListenerFactory = Callable[..., Awaitable[Address]]
 
 
 def _relay(pool: Pool, producer: BusProducer) -> RelayContext:
-    return RelayContext(RELAY_LIMITS, BusSettings(publish_timeout_s=2.0), pool, producer)
+    return RelayContext(
+        RELAY_LIMITS, BusSettings(publish_timeout_s=2.0), pool, producer, scratch_blobs()
+    )
 
 
 @pytest.fixture
@@ -204,7 +206,9 @@ async def test_standalone_relay_starts_and_stops_its_udp_listener(
     pg_settings: PostgresSettings, tenant: Tenant, consumer: EmbeddedConsumer
 ) -> None:
     port = _free_udp_port()
-    app = create_app(RelaySettings(udp_port=port), BusSettings(), KafkaSettings(), pg_settings)
+    app = create_app(
+        RelaySettings(udp_port=port), BusSettings(), KafkaSettings(), pg_settings, scratch_blobs()
+    )
     event = _event()
 
     async with app.router.lifespan_context(app):

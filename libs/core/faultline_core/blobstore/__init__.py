@@ -1,0 +1,1 @@
+"""Blob storage for attachments: a small port and its adapters (a local directory)."""

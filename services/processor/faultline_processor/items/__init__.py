@@ -1,0 +1,1 @@
+"""Non-event envelope items: one handler per kind, behind the port in :mod:`.base`."""
