@@ -129,9 +129,11 @@ async def running_services(app: AppSettings, aio: AllInOneSettings) -> AsyncIter
         stack.push_async_callback(grpc_server.stop, 5.0)
         web_settings = WebSettings(host=aio.host, port=aio.port,
                                    query_address=f"127.0.0.1:{query_port}", public_url=aio.url)
-        web = WebContext(web_settings, app, pool, QueryClient.connect(web_settings.query_address))
-        stack.push_async_callback(web.close)
         blobs = build_blob_store(BlobStoreSettings(), app)
+        web = WebContext(
+            web_settings, app, pool, QueryClient.connect(web_settings.query_address), blobs
+        )
+        stack.push_async_callback(web.close)
         relay = RelayContext(
             RelaySettings(host=aio.host, port=aio.port), bus, pool, producer, blobs
         )

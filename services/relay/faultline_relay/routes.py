@@ -9,20 +9,15 @@ POST requests.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from faultline_core.blobstore.base import BlobStoreError, blob_key
-from faultline_core.bus.base import BusUnavailable
-from faultline_core.messages import IngestMessage
 from faultline_core.security_reports import (
     SecurityReportError,
     csp_event,
@@ -54,29 +49,16 @@ from faultline_relay.errors import (
     invalid,
     ok_response,
     too_large,
-    unavailable,
 )
-from faultline_relay.ingest import (
-    IngestItem,
-    IngestLimits,
-    parse_envelope_items,
-    store_event,
-)
+from faultline_relay.ingest import IngestItem, parse_envelope_items, store_event
 from faultline_relay.limits import rate_limited
 from faultline_relay.metrics import (
-    ITEMS,
-    PUBLISH_SECONDS,
     RECEIVED_BYTES,
     REQUESTS,
-    item_type_label,
 )
+from faultline_relay.publish import ingest_limits, publish_items
 
 log = logging.getLogger(__name__)
-
-BUS_RETRY_AFTER_S = 5
-# The adapter enforces BusSettings.publish_timeout_s itself; this outer bound only
-# catches an adapter that hangs, so a client never waits forever.
-_PUBLISH_TIMEOUT_MARGIN_S = 1.0
 
 
 def get_relay(request: Request) -> RelayContext:
@@ -140,10 +122,6 @@ async def _decoded_body(request: Request, relay: RelayContext, endpoint: str) ->
     )
 
 
-def ingest_limits(relay: RelayContext) -> IngestLimits:
-    return IngestLimits(relay.settings.max_event_bytes, relay.settings.max_attachment_bytes)
-
-
 async def _publish(
     relay: RelayContext, request: Request, key: ProjectKey, items: list[IngestItem]
 ) -> Response:
@@ -151,60 +129,6 @@ async def _publish(
     await publish_items(relay, key, items, client_ip(request, relay.trust_forwarded_for))
     event_ids = [item.event_id for item in items if item.is_event]
     return ok_response({"id": event_ids[0]} if event_ids else {})
-
-
-async def publish_items(
-    relay: RelayContext, key: ProjectKey, items: list[IngestItem], ip: str | None
-) -> None:
-    """Charge the rate limits, store attachment bytes, then put every item on the bus,
-    durably.
-
-    Raises the 429 or 503 :class:`RelayError` a caller renders (HTTP) or counts (UDP).
-    """
-    events = sum(1 for item in items if item.is_event)
-    if events:
-        retry_after = relay.limiter.try_consume(key, events)
-        if retry_after is not None:
-            raise rate_limited(retry_after)
-    # Blobs first: once an attachment's reference is on the bus its bytes must exist.
-    references = [await _store_blob(relay, key, item) for item in items]
-    received_at = time.time()
-    partition_key = str(key.project_id).encode()
-    timeout_s = relay.bus.publish_timeout_s + _PUBLISH_TIMEOUT_MARGIN_S
-    for item, meta in zip(items, references, strict=True):
-        message = IngestMessage(
-            key.project_id, item.event_id, item.item_type, received_at, ip, item.payload,
-            item.item_id, meta,
-        )
-        started = time.perf_counter()
-        try:
-            async with asyncio.timeout(timeout_s):
-                await relay.producer.publish(
-                    relay.bus.events_topic, partition_key, message.encode()
-                )
-        except (BusUnavailable, TimeoutError) as exc:
-            relay.record_publish(succeeded=False)
-            log.warning("event bus unavailable: %s", exc or type(exc).__name__)
-            raise unavailable("event bus unavailable, retry later", BUS_RETRY_AFTER_S) from exc
-        relay.record_publish(succeeded=True)
-        PUBLISH_SECONDS.labels(relay.bus.backend).observe(time.perf_counter() - started)
-        ITEMS.labels(item_type_label(item.item_type), "published").inc()
-
-
-async def _store_blob(
-    relay: RelayContext, key: ProjectKey, item: IngestItem
-) -> Mapping[str, Any]:
-    """Put an attachment's bytes in the blob store; its message meta gains the blob key."""
-    if item.blob is None:
-        return item.meta
-    blob = blob_key(key.project_id, item.event_id, item.item_id)
-    try:
-        await relay.blobs.put(blob, item.blob)
-    except BlobStoreError as exc:
-        log.warning("blob store unavailable: %s", exc)
-        raise unavailable("attachment storage unavailable, retry later",
-                          BUS_RETRY_AFTER_S) from exc
-    return {**item.meta, "blob_key": blob}
 
 
 async def _ingest_envelope(request: Request, relay: RelayContext, project_id: str) -> Response:

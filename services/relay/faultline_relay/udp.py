@@ -18,7 +18,7 @@ from faultline_relay.context import RelayContext
 from faultline_relay.errors import Outcome, RelayError, invalid, too_large
 from faultline_relay.ingest import store_event
 from faultline_relay.metrics import UDP_DATAGRAMS
-from faultline_relay.routes import publish_items
+from faultline_relay.publish import publish_items
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import logging
 
 import uvicorn
 
-from faultline_core.settings import AppSettings, PostgresSettings, WebSettings
+from faultline_core.settings import AppSettings, BlobStoreSettings, PostgresSettings, WebSettings
 from faultline_web.app import create_app
 
 
@@ -20,7 +20,7 @@ def main() -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     web = WebSettings()
-    app = create_app(web, app_settings, PostgresSettings())
+    app = create_app(web, app_settings, PostgresSettings(), BlobStoreSettings())
     uvicorn.run(app, host=web.host, port=web.port, log_level=app_settings.log_level.lower(),
                 proxy_headers=True)
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from faultline_core.settings import AppSettings, PostgresSettings, WebSettings
+from faultline_core.settings import AppSettings, BlobStoreSettings, PostgresSettings, WebSettings
 from faultline_web.api import api_router
 from faultline_web.context import WebContext
 from faultline_web.deps import Web
@@ -58,12 +58,19 @@ async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-def create_app(web: WebSettings, app_settings: AppSettings, pg: PostgresSettings) -> FastAPI:
+def create_app(
+    web: WebSettings,
+    app_settings: AppSettings,
+    pg: PostgresSettings,
+    blob_settings: BlobStoreSettings | None = None,
+) -> FastAPI:
     """The web gateway as its own ASGI app, opening its pool and gRPC channel on startup."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        context = await WebContext.open(web, app_settings, pg)
+        context = await WebContext.open(
+            web, app_settings, pg, blob_settings or BlobStoreSettings()
+        )
         app.state.web = context
         try:
             yield

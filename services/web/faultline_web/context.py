@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from faultline_core.settings import AppSettings, PostgresSettings, WebSettings
+from faultline_core.blobstore.base import BlobStore
+from faultline_core.blobstore.factory import build_blob_store
+from faultline_core.settings import AppSettings, BlobStoreSettings, PostgresSettings, WebSettings
 from faultline_core.storage.postgres.pool import Pool, open_pool
 from faultline_web.query_client import QueryClient
 from faultline_web.sessions import SessionSigner
@@ -18,6 +20,8 @@ class WebContext:
     app: AppSettings
     pool: Pool
     query: QueryClient
+    blobs: BlobStore
+    """Attachment bytes, for downloads."""
     owns_pool: bool = False
     signer: SessionSigner = field(init=False)
 
@@ -26,12 +30,17 @@ class WebContext:
 
     @classmethod
     async def open(
-        cls, settings: WebSettings, app_settings: AppSettings, pg: PostgresSettings
+        cls,
+        settings: WebSettings,
+        app_settings: AppSettings,
+        pg: PostgresSettings,
+        blob_settings: BlobStoreSettings,
     ) -> WebContext:
         """Open a PostgreSQL pool and a channel to the query service."""
         pool = await open_pool(pg, name="faultline-web")
         query = QueryClient.connect(settings.query_address)
-        return cls(settings, app_settings, pool, query, owns_pool=True)
+        blobs = build_blob_store(blob_settings, app_settings)
+        return cls(settings, app_settings, pool, query, blobs, owns_pool=True)
 
     async def close(self) -> None:
         """Close the channel, and the pool when this context opened it."""

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 from faultline_core.envelope import EnvelopeError, parse_json_object
 from faultline_core.messages import IngestMessage
+from faultline_core.storage.postgres.outcomes import OutcomeKey, add_outcomes, hour_bucket
 from faultline_processor.items.base import InvalidItem, ItemSinks, PreparedItem
 from faultline_processor.items.claims import claim_new
-from faultline_processor.items.outcomes import OutcomeKey, add_outcomes, hour_bucket
 
 
 class TransactionHandler:
