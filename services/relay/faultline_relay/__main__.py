@@ -8,6 +8,7 @@ import uvicorn
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from faultline_core.blobstore.factory import build_blob_store
+from faultline_core.http_protocol import BoundedHeadHttpToolsProtocol
 from faultline_core.settings import (
     AppSettings,
     BlobStoreSettings,
@@ -47,7 +48,7 @@ def main() -> None:
     # would cost more than the ingestion itself at the target rate; metrics cover it.
     uvicorn.run(
         app, host=relay.host, port=relay.port, proxy_headers=False, access_log=False,
-        log_config=None,
+        log_config=None, http=BoundedHeadHttpToolsProtocol,
     )
 
 

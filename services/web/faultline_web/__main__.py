@@ -9,6 +9,7 @@ import logging
 
 import uvicorn
 
+from faultline_core.http_protocol import BoundedHeadHttpToolsProtocol
 from faultline_core.settings import AppSettings, BlobStoreSettings, PostgresSettings, WebSettings
 from faultline_web.app import create_app
 
@@ -22,7 +23,7 @@ def main() -> None:
     web = WebSettings()
     app = create_app(web, app_settings, PostgresSettings(), BlobStoreSettings())
     uvicorn.run(app, host=web.host, port=web.port, log_level=app_settings.log_level.lower(),
-                proxy_headers=True)
+                proxy_headers=True, http=BoundedHeadHttpToolsProtocol)
 
 
 if __name__ == "__main__":
