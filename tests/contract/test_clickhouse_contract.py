@@ -63,7 +63,7 @@ async def test_migrations_apply_once_and_rerun_as_noop(open_database: OpenDataba
     tables = await ch.query(
         "SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name"
     )
-    assert [row["name"] for row in tables] == ["errors", "schema_migrations"]
+    assert [row["name"] for row in tables] == ["errors", "logs", "schema_migrations"]
     recorded = await ch.query("SELECT version FROM schema_migrations FINAL ORDER BY version")
     assert [row["version"] for row in recorded] == versions
 

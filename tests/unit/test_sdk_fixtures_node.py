@@ -73,7 +73,9 @@ def test_express_event_request_user_and_tags() -> None:
     assert ["User-Agent", CHROME_UA] in request["headers"]
     assert ["Cookie", "[Filtered]"] in request["headers"]  # the SDK filters the raw header
     assert request["cookies"] == [["theme", "dark"]]
-    assert json.loads(request["data"]) == {"amount": 12.5, "items": ["socks", "hat"]}
+    # @sentry/node sends the JSON body as a string; it is parsed as Sentry's Relay does.
+    assert request["data"] == {"amount": 12.5, "items": ["socks", "hat"]}
+    assert request["inferred_content_type"] == "application/json"
     assert (event.user.id, event.user.email) == ("node-user-7", "grace@example.com")
     assert event.user.ip_address == "127.0.0.1"  # sent by the SDK: sendDefaultPii
     tags = dict(event.tags)

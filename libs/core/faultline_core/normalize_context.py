@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from faultline_core.normalize_body import parse_body
 from faultline_core.normalize_interfaces import as_values, normalize_level
 from faultline_core.normalize_values import (
     ErrorLog,
@@ -47,6 +48,15 @@ def _split_url(request: JsonDict, raw: JsonDict) -> None:
         request["query_string"] = query_pairs(query, "request.url", ErrorLog())
 
 
+def _joined_header_lists(headers: object) -> object:
+    """sentry-php sends PSR-7 headers (``{"Accept": ["a", "b"]}``); Relay joins a list of
+    values with "," into one header value."""
+    if not isinstance(headers, dict):
+        return headers
+    return {key: ",".join(to_text(v) for v in value if v is not None)
+            if isinstance(value, list) else value for key, value in headers.items()}
+
+
 def normalize_request(raw: object, errors: ErrorLog) -> JsonDict | None:
     if raw is None:
         return None
@@ -65,7 +75,7 @@ def normalize_request(raw: object, errors: ErrorLog) -> JsonDict | None:
     if query:
         request["query_string"] = query
     _split_url(request, raw)
-    headers = pair_list(raw.get("headers"), "request.headers", errors)
+    headers = pair_list(_joined_header_lists(raw.get("headers")), "request.headers", errors)
     if headers:
         request["headers"] = [[_title_case_header(k), v] for k, v in headers]
     cookies = cookie_pairs(raw.get("cookies"), "request.cookies", errors)
@@ -76,7 +86,10 @@ def normalize_request(raw: object, errors: ErrorLog) -> JsonDict | None:
     if cookies:
         request["cookies"] = cookies
     if raw.get("data") is not None:
-        request["data"] = raw["data"]
+        # String bodies (JSON or form) are parsed into structured data, as Relay does.
+        request["data"], inferred = parse_body(raw["data"], header_value(request, "Content-Type"))
+        if inferred:
+            request["inferred_content_type"] = inferred
     env = mapping(raw.get("env"), "request.env", errors)
     if env:
         request["env"] = env

@@ -27,6 +27,7 @@ from faultline_core.blobstore.factory import build_blob_store
 from faultline_core.bootstrap import Bootstrap, ensure_bootstrap
 from faultline_core.bus.base import BusProducer, Partition
 from faultline_core.bus.factory import build_consumer, build_producer
+from faultline_core.http_protocol import BoundedHeadHttpToolsProtocol
 from faultline_core.settings import (
     AppSettings,
     BlobStoreSettings,
@@ -137,6 +138,8 @@ async def running_services(app: AppSettings, aio: AllInOneSettings) -> AsyncIter
         relay = RelayContext(
             RelaySettings(host=aio.host, port=aio.port), bus, pool, producer, blobs
         )
+        relay.start_background()  # the outcome flush; stopped (and flushed) before the pool
+        stack.push_async_callback(relay.stop_background)
         if aio.udp_port is not None:
             udp = await start_udp_listener(relay, aio.host, aio.udp_port)
             stack.callback(udp.close)
@@ -201,6 +204,7 @@ async def serve(app: AppSettings, aio: AllInOneSettings) -> None:
         pid_file.write_text(str(os.getpid()))
         server = _HttpServer(uvicorn.Config(
             build_http_app(running), host=aio.host, port=aio.port, lifespan="off",
+            http=BoundedHeadHttpToolsProtocol,
             log_level="warning", access_log=False,
         ))
         loop = asyncio.get_running_loop()

@@ -27,7 +27,7 @@ from faultline.v1 import query_pb2, query_pb2_grpc
 from faultline_core.storage.clickhouse.base import ClickHouse
 from faultline_core.storage.clickhouse.normalize import ClickHouseError
 from faultline_core.storage.postgres.pool import Pool
-from faultline_query import convert, issues, sql
+from faultline_query import convert, issues, logs, sql
 from faultline_query.volume import INTERVAL_STEP, fill_buckets, volume_window
 
 log = logging.getLogger(__name__)
@@ -268,3 +268,15 @@ class QueryServicer(query_pb2_grpc.QueryServiceServicer):
             self._clickhouse.query(*sql.tag_top_values(project_id, group_id, keys, top_n)),
         )
         return convert.tag_breakdown_message(keys, totals, top_values)
+
+    @grpc_errors
+    async def SearchLogs(
+        self, request: query_pb2.SearchLogsRequest, context: Context
+    ) -> query_pb2.SearchLogsResponse:
+        _positive(request.project_id, "project_id")
+        try:
+            search = logs.log_search(request, self._clock())
+        except logs.InvalidSearch as exc:
+            raise InvalidArgument(str(exc)) from exc
+        rows = await self._clickhouse.query(*logs.search_logs_sql(search))
+        return logs.search_logs_response(search, rows)

@@ -50,6 +50,7 @@ def create_app(
             relay, bus, kafka, pg, blobs, trust_forwarded_for=trust_forwarded_for
         )
         app.state.relay = context
+        context.start_background()  # the outcome flush; context.close() stops it
         udp: asyncio.DatagramTransport | None = None
         try:
             if relay.udp_port is not None:

@@ -16,7 +16,10 @@ from faultline_core.storage.postgres.pool import Pool, open_pool
 from faultline_core.storage.postgres.tenancy import ProjectKey, find_project_key
 from faultline_relay.auth import KeyCache
 from faultline_relay.body import BODY_READ_TIMEOUT_S
-from faultline_relay.limits import RateLimiter
+from faultline_relay.errors import RelayError
+from faultline_relay.limits import OUTCOME_CATEGORY, RateLimiter, Refusal
+from faultline_relay.metrics import RATE_LIMITED_EVENTS
+from faultline_relay.outcomes import OutcomeRecorder
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,9 @@ class RelayContext:
     ``bus_started``: whether ``producer.start()`` succeeded. The relay starts even when
     the bus (Kafka) is down; requests then answer 503 until a publish or a readiness
     check manages to start the producer.
+
+    ``outcomes``: the relay's refusals, flushed to PostgreSQL by a background task that
+    :meth:`start_background` starts and :meth:`stop_background` (or :meth:`close`) stops.
     """
 
     settings: RelaySettings
@@ -58,10 +64,40 @@ class RelayContext:
         default_factory=lambda: asyncio.Semaphore(HEAVY_WORK_SLOTS)
     )
     keys: KeyCache = field(init=False)
+    outcomes: OutcomeRecorder = field(init=False)
     _bus_failed_at: float = field(default=-math.inf, init=False)
 
     def __post_init__(self) -> None:
         self.keys = KeyCache(self._find_key, self.settings.key_cache_ttl_s)
+        self.outcomes = OutcomeRecorder(self.pool)
+
+    def start_background(self) -> None:
+        """Start the periodic outcome flush (call from a running event loop)."""
+        self.outcomes.start()
+
+    async def stop_background(self) -> None:
+        """Stop the outcome flush, writing what is still counted."""
+        await self.outcomes.stop()
+
+    def probe_quotas(self, key: ProjectKey) -> None:
+        """Refuse (429) before reading a body that holds one event if a quota is used up."""
+        refusal = self.limiter.retry_after(key)
+        if refusal is not None:
+            raise self._refused(key, refusal, 1)
+
+    def charge_events(self, key: ProjectKey, quantity: int) -> None:
+        """Charge ``quantity`` error events to the key's and project's quotas, or raise
+        the 429 (counted as a ``rate_limited`` outcome; nothing is charged then)."""
+        refusal = self.limiter.try_consume(key, quantity)
+        if refusal is not None:
+            raise self._refused(key, refusal, quantity)
+
+    def _refused(self, key: ProjectKey, refusal: Refusal, quantity: int) -> RelayError:
+        RATE_LIMITED_EVENTS.labels(refusal.reason, OUTCOME_CATEGORY).inc(quantity)
+        self.outcomes.add(
+            key.project_id, "rate_limited", OUTCOME_CATEGORY, refusal.reason, quantity
+        )
+        return refusal.error()
 
     def record_publish(self, succeeded: bool) -> None:
         """Remember how the last publish went (it may have started the producer itself)."""
@@ -117,7 +153,9 @@ class RelayContext:
         )
 
     async def close(self) -> None:
-        """Close the producer and the pool when this context opened them."""
+        """Stop the outcome flush; close the producer and the pool if this context
+        opened them."""
+        await self.stop_background()
         if not self.owns_resources:
             return
         try:

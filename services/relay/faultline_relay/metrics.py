@@ -19,6 +19,12 @@ ITEMS = Counter(
     "Envelope items by type and whether they were published or skipped.",
     ["type", "action"],
 )
+RATE_LIMITED_EVENTS = Counter(
+    "faultline_relay_rate_limited_events_total",
+    "Events refused by a rate limit or quota, by reason (key_quota, project_quota) and"
+    " data category.",
+    ["reason", "category"],
+)
 PUBLISH_SECONDS = Histogram(
     "faultline_relay_publish_seconds",
     "Bus produce latency: time until one event is durable on the bus (Kafka: acknowledged"

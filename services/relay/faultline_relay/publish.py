@@ -16,7 +16,6 @@ from faultline_core.storage.postgres.tenancy import ProjectKey
 from faultline_relay.context import RelayContext
 from faultline_relay.errors import unavailable
 from faultline_relay.ingest import IngestItem, IngestLimits
-from faultline_relay.limits import rate_limited
 from faultline_relay.metrics import ITEMS, PUBLISH_SECONDS, item_type_label
 
 log = logging.getLogger(__name__)
@@ -41,9 +40,7 @@ async def publish_items(
     """
     events = sum(1 for item in items if item.is_event)
     if events:
-        retry_after = relay.limiter.try_consume(key, events)
-        if retry_after is not None:
-            raise rate_limited(retry_after)
+        relay.charge_events(key, events)
     # Blobs first: once an attachment's reference is on the bus its bytes must exist.
     references = [await _store_blob(relay, key, item) for item in items]
     received_at = time.time()

@@ -51,11 +51,11 @@ from faultline_relay.errors import (
     too_large,
 )
 from faultline_relay.ingest import IngestItem, parse_envelope_items, store_event
-from faultline_relay.limits import rate_limited
 from faultline_relay.metrics import (
     RECEIVED_BYTES,
     REQUESTS,
 )
+from faultline_relay.minidump import ingest_minidump
 from faultline_relay.publish import ingest_limits, publish_items
 
 log = logging.getLogger(__name__)
@@ -97,15 +97,14 @@ async def _respond(endpoint: str, handle: Callable[[], Awaitable[Response]]) -> 
 async def _admit(
     relay: RelayContext, credentials: Credentials | None, project_id: str
 ) -> ProjectKey:
-    """The authenticated key, unless its rate-limit window is already used up.
+    """The authenticated key, unless one of its quotas is already used up.
 
-    Only for bodies that hold events (store, security): an envelope may carry nothing
-    the limits count, so it is charged once its items are known.
+    Only for bodies that hold events (store, security), so a refused client costs no body
+    read; an envelope may carry nothing the quotas count, so it is charged once its items
+    are known.
     """
     key = await authenticate(relay.keys, credentials, project_id)
-    retry_after = relay.limiter.retry_after(key)
-    if retry_after is not None:
-        raise rate_limited(retry_after)
+    relay.probe_quotas(key)
     return key
 
 
@@ -224,12 +223,21 @@ async def security_endpoint(project_id: str, request: Request, relay: Relay) -> 
     return await _respond("security", lambda: _ingest_security(request, relay, project_id))
 
 
+@router.post("/api/{project_id}/minidump/")
+@router.post("/api/{project_id}/minidump", include_in_schema=False)
+async def minidump_endpoint(project_id: str, request: Request, relay: Relay) -> Response:
+    """Accept a native crash (Breakpad/Crashpad multipart upload); see :mod:`.minidump`."""
+    return await _respond("minidump", lambda: ingest_minidump(request, relay, project_id))
+
+
 @router.options("/api/{project_id}/envelope/", include_in_schema=False)
 @router.options("/api/{project_id}/envelope", include_in_schema=False)
 @router.options("/api/{project_id}/store/", include_in_schema=False)
 @router.options("/api/{project_id}/store", include_in_schema=False)
 @router.options("/api/{project_id}/security/", include_in_schema=False)
 @router.options("/api/{project_id}/security", include_in_schema=False)
+@router.options("/api/{project_id}/minidump/", include_in_schema=False)
+@router.options("/api/{project_id}/minidump", include_in_schema=False)
 async def cors_preflight(project_id: str) -> Response:
     """Let browser SDKs post from any origin."""
     return Response(

@@ -119,6 +119,11 @@ class QueryClient:
         )
         return await self._call("TagBreakdown", request, query_pb2.TagBreakdownResponse)
 
+    async def search_logs(
+        self, request: query_pb2.SearchLogsRequest
+    ) -> query_pb2.SearchLogsResponse:
+        return await self._call("SearchLogs", request, query_pb2.SearchLogsResponse)
+
     async def is_serving(self) -> bool:
         """Whether the query service's ``grpc.health.v1`` check says SERVING."""
         request = health_pb2.HealthCheckRequest(service=QUERY_SERVICE_NAME)

@@ -149,6 +149,7 @@ def _request_entry(request: dict[str, Any]) -> dict[str, Any]:
             "query": [list(pair) for pair in eventdata.query_pairs(request.get("query_string"))],
             "fragment": request.get("fragment"),
             "data": request.get("data"),
+            "inferredContentType": request.get("inferred_content_type"),
             "headers": [list(pair) for pair in eventdata.pairs(request.get("headers"))],
             "cookies": [list(pair) for pair in eventdata.cookie_pairs(request.get("cookies"))],
             "env": request.get("env"),

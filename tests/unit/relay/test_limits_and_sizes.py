@@ -15,7 +15,7 @@ from faultline_core.bus.embedded import EmbeddedConsumer, EmbeddedProducer
 from faultline_core.settings import PostgresSettings
 from faultline_core.storage.postgres.pool import Pool, open_pool
 from faultline_core.storage.postgres.tenancy import ProjectKey
-from faultline_relay.limits import RateLimiter
+from faultline_relay.limits import RateLimiter, Refusal
 from tests.unit.relay.conftest import RELAY_LIMITS, ClientFactory, Tenant
 from tests.unit.relay.support import (
     auth_header,
@@ -150,7 +150,9 @@ async def test_rate_limit_answers_429_with_sentry_headers(
     assert statuses == [200, 200, 429]
     retry_after = int(response.headers["Retry-After"])
     assert 1 <= retry_after <= 60
-    assert response.headers["X-Sentry-Rate-Limits"] == f"{retry_after}::key"
+    assert response.headers["X-Sentry-Rate-Limits"] == (
+        f"{retry_after}:error;default;security:key:key_quota"
+    )
     assert len(await published(consumer)) == 2
     # Another key of the same project is not affected.
     other = await client.post(
@@ -171,16 +173,20 @@ def _key(count: int | None, window: int | None) -> ProjectKey:
     return ProjectKey(1, 1, "k" * 32, None, True, count, window)
 
 
+def _wait(refusal: Refusal | None) -> int | None:
+    return None if refusal is None else refusal.retry_after_s
+
+
 def test_rate_limiter_uses_fixed_windows() -> None:
     clock = _Clock()
     limiter = RateLimiter(clock=clock)
     key = _key(3, 10)
 
     assert limiter.try_consume(key, 2) is None
-    assert limiter.try_consume(key, 2) == 10
+    assert _wait(limiter.try_consume(key, 2)) == 10
     assert limiter.try_consume(key, 1) is None
     clock.now += 4.5
-    assert limiter.retry_after(key) == 6
+    assert _wait(limiter.retry_after(key)) == 6
     clock.now += 5.5
     assert limiter.retry_after(key) is None
     assert limiter.try_consume(key, 3) is None
@@ -192,7 +198,7 @@ def test_rate_limiter_ignores_keys_without_a_limit() -> None:
         assert limiter.try_consume(unlimited, 10_000) is None
     # A zero limit refuses everything until the window (aligned to multiples of 60 s:
     # 960..1020 at t=1000) ends.
-    assert limiter.try_consume(_key(0, 60), 1) == 20
+    assert _wait(limiter.try_consume(_key(0, 60), 1)) == 20
 
 
 async def test_unavailable_bus_answers_503_and_publishes_nothing(

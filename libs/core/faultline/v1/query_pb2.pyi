@@ -207,3 +207,77 @@ class TagBreakdownResponse(_message.Message):
     TAGS_FIELD_NUMBER: _ClassVar[int]
     tags: _containers.RepeatedCompositeFieldContainer[TagKeyBreakdown]
     def __init__(self, tags: _Optional[_Iterable[_Union[TagKeyBreakdown, _Mapping]]] = ...) -> None: ...
+
+class LogAttributeFilter(_message.Message):
+    __slots__ = ("key", "value")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    value: str
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+
+class SearchLogsRequest(_message.Message):
+    __slots__ = ("project_id", "query", "levels", "attributes", "period_seconds", "start", "end", "limit", "cursor")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    LEVELS_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    END_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    project_id: int
+    query: str
+    levels: _containers.RepeatedScalarFieldContainer[str]
+    attributes: _containers.RepeatedCompositeFieldContainer[LogAttributeFilter]
+    period_seconds: int
+    start: _timestamp_pb2.Timestamp
+    end: _timestamp_pb2.Timestamp
+    limit: int
+    cursor: str
+    def __init__(self, project_id: _Optional[int] = ..., query: _Optional[str] = ..., levels: _Optional[_Iterable[str]] = ..., attributes: _Optional[_Iterable[_Union[LogAttributeFilter, _Mapping]]] = ..., period_seconds: _Optional[int] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+
+class LogAttribute(_message.Message):
+    __slots__ = ("key", "value", "type")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    value: str
+    type: str
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ..., type: _Optional[str] = ...) -> None: ...
+
+class LogRow(_message.Message):
+    __slots__ = ("log_id", "timestamp", "level", "severity_number", "body", "trace_id", "span_id", "release", "environment", "template", "attributes")
+    LOG_ID_FIELD_NUMBER: _ClassVar[int]
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    SEVERITY_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    SPAN_ID_FIELD_NUMBER: _ClassVar[int]
+    RELEASE_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    log_id: str
+    timestamp: _timestamp_pb2.Timestamp
+    level: str
+    severity_number: int
+    body: str
+    trace_id: str
+    span_id: str
+    release: str
+    environment: str
+    template: str
+    attributes: _containers.RepeatedCompositeFieldContainer[LogAttribute]
+    def __init__(self, log_id: _Optional[str] = ..., timestamp: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., level: _Optional[str] = ..., severity_number: _Optional[int] = ..., body: _Optional[str] = ..., trace_id: _Optional[str] = ..., span_id: _Optional[str] = ..., release: _Optional[str] = ..., environment: _Optional[str] = ..., template: _Optional[str] = ..., attributes: _Optional[_Iterable[_Union[LogAttribute, _Mapping]]] = ...) -> None: ...
+
+class SearchLogsResponse(_message.Message):
+    __slots__ = ("rows", "next_cursor")
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    rows: _containers.RepeatedCompositeFieldContainer[LogRow]
+    next_cursor: str
+    def __init__(self, rows: _Optional[_Iterable[_Union[LogRow, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...

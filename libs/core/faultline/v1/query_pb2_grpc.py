@@ -64,6 +64,11 @@ class QueryServiceStub:
                 request_serializer=faultline_dot_v1_dot_query__pb2.TagBreakdownRequest.SerializeToString,
                 response_deserializer=faultline_dot_v1_dot_query__pb2.TagBreakdownResponse.FromString,
                 _registered_method=True)
+        self.SearchLogs = channel.unary_unary(
+                '/faultline.v1.QueryService/SearchLogs',
+                request_serializer=faultline_dot_v1_dot_query__pb2.SearchLogsRequest.SerializeToString,
+                response_deserializer=faultline_dot_v1_dot_query__pb2.SearchLogsResponse.FromString,
+                _registered_method=True)
 
 
 class QueryServiceServicer:
@@ -105,6 +110,12 @@ class QueryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SearchLogs(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_QueryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -137,6 +148,11 @@ def add_QueryServiceServicer_to_server(servicer, server):
                     servicer.TagBreakdown,
                     request_deserializer=faultline_dot_v1_dot_query__pb2.TagBreakdownRequest.FromString,
                     response_serializer=faultline_dot_v1_dot_query__pb2.TagBreakdownResponse.SerializeToString,
+            ),
+            'SearchLogs': grpc.unary_unary_rpc_method_handler(
+                    servicer.SearchLogs,
+                    request_deserializer=faultline_dot_v1_dot_query__pb2.SearchLogsRequest.FromString,
+                    response_serializer=faultline_dot_v1_dot_query__pb2.SearchLogsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -301,6 +317,33 @@ class QueryService:
             '/faultline.v1.QueryService/TagBreakdown',
             faultline_dot_v1_dot_query__pb2.TagBreakdownRequest.SerializeToString,
             faultline_dot_v1_dot_query__pb2.TagBreakdownResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SearchLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faultline.v1.QueryService/SearchLogs',
+            faultline_dot_v1_dot_query__pb2.SearchLogsRequest.SerializeToString,
+            faultline_dot_v1_dot_query__pb2.SearchLogsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from faultline_processor.items.attachments import AttachmentHandler
 from faultline_processor.items.base import ItemHandler
+from faultline_processor.items.client_reports import ClientReportHandler
+from faultline_processor.items.logs import LogHandler
+from faultline_processor.items.sessions import SessionsHandler
 from faultline_processor.items.transactions import TransactionHandler
+from faultline_processor.items.user_reports import UserReportHandler
 
 _HANDLERS: tuple[ItemHandler, ...] = (
+    AttachmentHandler(),
+    ClientReportHandler(),
+    LogHandler(),
+    SessionsHandler(),
     TransactionHandler(),
+    UserReportHandler(),
 )
 
 

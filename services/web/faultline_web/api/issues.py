@@ -14,6 +14,7 @@ from faultline_core.storage.postgres.tenancy import Project
 from faultline_web import serializers
 from faultline_web.context import WebContext
 from faultline_web.deps import NOT_FOUND, IssueDep, ProjectDep, Web
+from faultline_web.feedback_store import issue_report_count
 from faultline_web.search import SearchError, parse_sort, parse_status_query
 from faultline_web.store import ISSUE_STATUSES, IssueStatusName, set_issue_status
 
@@ -86,6 +87,7 @@ async def issue_details(request: Request, web: WebContext, project: Project, iss
     body = serializers.issue_json(issue, project, base_url(request, web))
     body["stats"] = {"24h": serializers.volume_points(volume)}
     body["tags"] = serializers.tags_json(tags, with_values=False)
+    body["userReportCount"] = await issue_report_count(web.pool, project.id, issue_id)
     return body
 
 

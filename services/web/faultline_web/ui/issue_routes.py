@@ -25,7 +25,9 @@ from faultline_web.query_client import QueryError
 from faultline_web.search import SearchError, parse_sort
 from faultline_web.store import ISSUE_STATUSES, accessible_projects, set_issue_status
 from faultline_web.ui import views
+from faultline_web.ui.attachments_view import event_attachment_rows
 from faultline_web.ui.event_view import event_view
+from faultline_web.ui.feedback_view import issue_feedback
 from faultline_web.ui.forms import check_csrf, read_form
 from faultline_web.ui.render import render, render_error
 from faultline_web.ui.session_routes import login_redirect
@@ -137,8 +139,11 @@ async def detail_context(web: WebContext, project: Project, issue_id: int) -> di
         "statuses": list(ISSUE_STATUSES),
         "chart": views.volume_chart(volume),
         "tags": views.tag_rows(tags),
+        "feedback": await issue_feedback(web, project.id, issue_id),
         "event": event_view(event.event_id, load_event_data(event.data_json)) if event else None,
         "event_time": views.event_time(event) if event else None,
+        "attachments": await event_attachment_rows(
+            web, project, event.event_id if event else None),
     }
 
 

@@ -29,6 +29,10 @@ class ProjectKey:
     is_active: bool
     rate_limit_count: int | None
     rate_limit_window: int | None
+    quota_per_minute: int | None = None
+    """The project's error events per minute (every key of the project); None: unlimited."""
+    quota_per_hour: int | None = None
+    """The project's error events per hour; None: unlimited."""
 
 
 @dataclass(frozen=True)
@@ -63,10 +67,11 @@ _PROJECT_SELECT = (
 
 
 async def find_project_key(pool: Pool, public_key: str) -> ProjectKey | None:
+    """The key with its own rate limit and its project's quotas (what the relay enforces)."""
     async with pool.connection() as conn:
         cur = await conn.execute(
             "SELECT k.project_id, p.organization_id, k.public_key, k.secret_key, k.is_active,"
-            " k.rate_limit_count, k.rate_limit_window"
+            " k.rate_limit_count, k.rate_limit_window, p.quota_per_minute, p.quota_per_hour"
             " FROM project_keys k JOIN projects p ON p.id = k.project_id"
             " WHERE k.public_key = %s",
             (public_key,),
