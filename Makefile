@@ -61,6 +61,9 @@ clean:
 
 .PHONY: fuzz
 
-## fuzz: the parser property tests with many more random examples than `make test` runs
+## fuzz: the parser property tests (envelopes, normaliser, item handlers, multipart) with many
+##       more random examples than `make test` runs
 fuzz: $(STAMP)
-	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -p no:cacheprovider tests/unit/test_fuzz_parsers.py
+	HYPOTHESIS_PROFILE=long $(BIN)/python -m pytest -p no:cacheprovider \
+		tests/unit/test_fuzz_parsers.py tests/unit/processor/test_fuzz_items.py \
+		tests/unit/relay/test_multipart.py

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
 import zlib
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from typing import Any
 import brotli
 import pytest
 import zstandard
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from faultline_core.compression import (
@@ -36,29 +35,7 @@ from faultline_core.envelope import EnvelopeError, parse_envelope, parse_event_i
 from faultline_core.event import NormalizedEvent
 from faultline_core.grouping import compute_grouping
 from faultline_core.normalize import InvalidEvent, normalize_event
-
-_SLOW_CHECKS = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example]
-# Derandomised: a CI run explores the same examples every time, so it cannot turn red at
-# random; the long profile is where new inputs are searched for.
-settings.register_profile(
-    "fuzz-default",
-    max_examples=60,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=_SLOW_CHECKS,
-)
-# No example database: a failure prints a @reproduce_failure blob instead of leaving a
-# .hypothesis directory in the work tree.
-settings.register_profile(
-    "long",
-    max_examples=5000,
-    deadline=None,
-    database=None,
-    print_blob=True,
-    suppress_health_check=_SLOW_CHECKS,
-)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fuzz-default"))
+from tests import hypothesis_profiles  # noqa: F401  (loads the profile)
 
 PAYLOADS = Path(__file__).parent.parent / "fixtures" / "payloads"
 FIXTURE_ENVELOPES = sorted(PAYLOADS.glob("*.envelope"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from faultline_relay.multipart import (
@@ -14,6 +14,7 @@ from faultline_relay.multipart import (
     header_params,
     parse_multipart,
 )
+from tests import hypothesis_profiles  # noqa: F401  (loads the profile)
 
 
 def encoded(data: dict[str, str], files: dict[str, tuple[str, bytes, str]]) -> tuple[bytes, str]:
@@ -90,7 +91,6 @@ def test_boundary_and_header_parameters() -> None:
     )
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=400), st.sampled_from(["b", "--", "x" * 70]))
 def test_arbitrary_bytes_never_crash_the_parser(body: bytes, boundary: str) -> None:
     try:
