@@ -40,12 +40,18 @@ CATALOGUE = [
     expected(relay_metrics, "faultline_relay_requests", "counter", "endpoint", "outcome"),
     expected(relay_metrics, "faultline_relay_received_bytes", "counter", "endpoint"),
     expected(relay_metrics, "faultline_relay_publish_seconds", "histogram", "backend"),
+    # relay (issue 4): envelope items by type, quota refusals, UDP datagrams by outcome
+    expected(relay_metrics, "faultline_relay_items", "counter", "type", "action"),
+    expected(relay_metrics, "faultline_relay_rate_limited_events", "counter", "reason",
+             "category"),
+    expected(relay_metrics, "faultline_relay_udp_datagrams", "counter", "outcome"),
     # processor: lag, batch size, write latency per sink, end-to-end latency, DLQ count
     expected(processor_metrics, "faultline_processor_consumer_lag", "gauge", "partition"),
     expected(processor_metrics, "faultline_processor_batch_size", "histogram"),
     expected(processor_metrics, "faultline_processor_write_seconds", "histogram", "sink"),
     expected(processor_metrics, "faultline_processor_end_to_end_seconds", "histogram"),
     expected(processor_metrics, "faultline_processor_dlq_messages", "counter", "reason"),
+    expected(processor_metrics, "faultline_processor_items_written", "counter", "item_type"),
     # query: gRPC request latency by method
     expected(query_metrics, "faultline_grpc_request_seconds", "histogram", "method", "code"),
 ]
