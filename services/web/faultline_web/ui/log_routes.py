@@ -75,7 +75,6 @@ async def logs_context(
         "levels": LEVELS,
         "periods": PERIODS,
         "lines": [log_line(row) for row in page.rows],
-        "issues_url": f"/{project.organization_slug}/{project.slug}/issues/",
         "action_url": logs_url(project),
         "next_url": logs_url(project, **params, cursor=page.next_cursor)
         if page.next_cursor else "",

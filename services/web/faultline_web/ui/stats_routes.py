@@ -47,9 +47,6 @@ def percent(rate: float | None) -> str:
 def base_context(project: Project, page: str, period: str) -> dict[str, Any]:
     return {
         "project": project, "period": period,
-        "issues_url": project_url(project, "issues"),
-        "releases_url": project_url(project, "releases"),
-        "stats_url": project_url(project, "stats"),
         "period_links": [(name, f"{project_url(project, page)}?period={name}", name == period)
                          for name in PERIODS],
     }
