@@ -9,12 +9,8 @@ to rewrite the golden envelopes in ``tests/fixtures/sdk/node/`` from a fresh cap
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import os
-import shutil
-import signal
-import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,13 +22,12 @@ import pytest
 
 from faultline_core.envelope import parse_envelope
 from faultline_core.ports import free_port
-from tests.integration.allinone import ROOT, AllInOne, wait_for
+from tests.integration.allinone import ROOT, AllInOne
 from tests.integration.sdk.capture import CapturedRequest, capture_server
 from tests.integration.sdk.conftest import find_issue, latest_event
+from tests.integration.sdk.node import node_binary, node_workdir
+from tests.integration.sdk.python_apps.runner import serve
 
-APP_SOURCE = Path(__file__).parent / "node_app"
-APP_FILES = ("package.json", "package-lock.json", "instrument.js", "app.js")
-CACHE = Path.home() / ".cache" / "faultline" / "node-express"
 FIXTURES = ROOT / "tests" / "fixtures" / "sdk" / "node"
 EVENT_FIXTURE = FIXTURES / "express_exception.envelope"
 SESSIONS_FIXTURE = FIXTURES / "sessions.envelope"
@@ -41,77 +36,20 @@ CHROME_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
 ERROR_TYPE = "NodeExpressCheckoutError"
 
 
-def _npm_ci(target: Path) -> None:
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail("npm is not on PATH: install Node.js 20+ with npm to run the Node SDK test")
-    staging = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    for name in ("package.json", "package-lock.json"):
-        shutil.copy2(APP_SOURCE / name, staging / name)
-    try:
-        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=staging,
-                              capture_output=True, text=True, timeout=600, check=False)
-    except subprocess.TimeoutExpired:
-        pytest.fail("`npm ci` for the Node SDK app took over 600 s: is the npm registry "
-                    "reachable from this machine?")
-    if done.returncode != 0:
-        pytest.fail(f"`npm ci` for the Node SDK app failed (is the npm registry reachable?):\n"
-                    f"{done.stderr[-3000:]}")
-    try:
-        staging.rename(target)
-    except OSError:  # another session finished the same install first
-        shutil.rmtree(staging, ignore_errors=True)
-
-
 @pytest.fixture(scope="session")
 def node_app(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A runnable copy of ``node_app/`` whose node_modules come from the install cache."""
-    digest = hashlib.sha256()
-    for name in ("package.json", "package-lock.json"):
-        digest.update((APP_SOURCE / name).read_bytes())
-    installed = CACHE / digest.hexdigest()[:16]
-    if not (installed / "node_modules").is_dir():
-        _npm_ci(installed)
-    app_dir = tmp_path_factory.mktemp("node-express-app")
-    for name in APP_FILES:
-        shutil.copy2(APP_SOURCE / name, app_dir / name)
-    (app_dir / "node_modules").symlink_to(installed / "node_modules", target_is_directory=True)
-    return app_dir
+    return node_workdir(tmp_path_factory, "node-express-app", "package-lock.json", "app.js")
 
 
 @contextmanager
 def running_app(app_dir: Path, dsn: str, run_id: str) -> Iterator[str]:
     """Start the Express app reporting to ``dsn``; yield its base URL; stop it."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not on PATH: install Node.js 20+ to run the Node SDK test")
     port = free_port()
-    log_path = app_dir / f"app-{port}.log"
     env = {**os.environ, "SENTRY_DSN": dsn, "PORT": str(port), "RUN_ID": run_id}
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen([node, "app.js"], cwd=app_dir, env=env,
-                                   stdout=log_file, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        assert process.poll() is None, f"node app exited:\n{log_path.read_text()}"
-        try:
-            return httpx.get(base_url + "/healthz", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_for(ready, timeout_s=30, interval_s=0.1)
-        yield base_url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+    with serve([node_binary(), "app.js"], env, port, app_dir / f"app-{port}.log",
+               ready_path="/healthz", cwd=app_dir) as server:
+        yield server.url
 
 
 def checkout_fails(base_url: str) -> None:

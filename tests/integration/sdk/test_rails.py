@@ -17,7 +17,6 @@ import gzip
 import json
 import os
 import shutil
-import signal
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -30,9 +29,10 @@ import pytest
 
 from faultline_core.envelope import parse_envelope
 from faultline_core.ports import free_port
-from tests.integration.allinone import ROOT, AllInOne, wait_for
+from tests.integration.allinone import ROOT, AllInOne
 from tests.integration.sdk.capture import capture_server
 from tests.integration.sdk.conftest import find_issue, latest_event
+from tests.integration.sdk.python_apps.runner import serve
 
 RAILS_APP = Path(__file__).parent / "rails_app"
 FIXTURE = ROOT / "tests" / "fixtures" / "sdk" / "rails" / "checkout_error.envelope"
@@ -73,32 +73,12 @@ def puma() -> str:
 def running_rails(puma: str, dsn: str, log_dir: Path) -> Iterator[str]:
     """Serve ``rails_app`` with Puma, reporting to ``dsn``; yield its base URL."""
     port = free_port()
-    log_path = log_dir / f"rails-{port}.log"
     env = {**os.environ, "SENTRY_DSN": dsn, "RAILS_ENV": "production"}
     command = ["/usr/bin/ruby", puma, "--bind", f"tcp://127.0.0.1:{port}",
                "--threads", "1:1", "--environment", "production", "config.ru"]
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(command, cwd=RAILS_APP, env=env, stdout=log_file,
-                                   stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        assert process.poll() is None, f"puma exited:\n{log_path.read_text()}"
-        try:
-            return httpx.get(base_url + "/healthz", timeout=2).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_for(ready, timeout_s=60, interval_s=0.2)
-        yield base_url
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
+    with serve(command, env, port, log_dir / f"rails-{port}.log", ready_path="/healthz",
+               timeout_s=60, cwd=RAILS_APP) as server:
+        yield server.url
 
 
 def checkout_fails(base_url: str, order_id: str) -> None:

@@ -8,11 +8,9 @@ so the first lookup already sees the limit instead of waiting out the key cache 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
-import shutil
 import subprocess
 import time
 import uuid
@@ -28,7 +26,7 @@ from psycopg.rows import dict_row
 from faultline_core.messages import decode_ingest_message
 from faultline_processor.items.registry import ITEM_HANDLERS
 from tests.integration.allinone import AllInOne, wait_for
-from tests.integration.sdk.test_node_express import APP_SOURCE, CACHE, _npm_ci
+from tests.integration.sdk.node import node_binary, node_workdir
 
 CAPTURED = 6
 ALLOWED = 2
@@ -174,25 +172,13 @@ def test_python_sdk_backs_off_on_a_key_rate_limit(aio: AllInOne) -> None:
 @pytest.fixture(scope="module")
 def node_ratelimit_script(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``node_app/ratelimit.js`` next to the Node app's cached ``npm ci`` install."""
-    digest = hashlib.sha256()
-    for name in ("package.json", "package-lock.json"):
-        digest.update((APP_SOURCE / name).read_bytes())
-    installed = CACHE / digest.hexdigest()[:16]
-    if not (installed / "node_modules").is_dir():
-        _npm_ci(installed)
-    app_dir = tmp_path_factory.mktemp("node-ratelimit")
-    for name in ("package.json", "instrument.js", "ratelimit.js"):
-        shutil.copy2(APP_SOURCE / name, app_dir / name)
-    (app_dir / "node_modules").symlink_to(installed / "node_modules", target_is_directory=True)
-    return app_dir / "ratelimit.js"
+    return node_workdir(tmp_path_factory, "node-ratelimit", "ratelimit.js") / "ratelimit.js"
 
 
 def test_node_sdk_backs_off_on_a_project_quota(
     aio: AllInOne, node_ratelimit_script: Path
 ) -> None:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not on PATH: install Node.js 20+ to run the Node SDK test")
+    node = node_binary()
     project = fresh_project(aio)
     response = aio.api(f"/api/0/projects/default/{project.slug}/", "PUT",
                        json={"quotas": {"perMinute": ALLOWED}})

@@ -8,10 +8,8 @@ all-in-one; the assertions read the web API.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 import uuid
@@ -22,26 +20,14 @@ import pytest
 
 from tests.integration.allinone import AllInOne, wait_for
 from tests.integration.sdk.conftest import find_issue
+from tests.integration.sdk.node import node_binary, node_workdir
 from tests.integration.sdk.python_apps.runner import APPS, app_env
-from tests.integration.sdk.test_node_express import APP_SOURCE, CACHE, _npm_ci
-
-NODE_FILES = ("package.json", "instrument.js", "feedback.js")
 
 
 @pytest.fixture(scope="module")
 def feedback_script(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``node_app/feedback.js`` next to the Node app's cached ``npm ci`` install."""
-    digest = hashlib.sha256()
-    for name in ("package.json", "package-lock.json"):
-        digest.update((APP_SOURCE / name).read_bytes())
-    installed = CACHE / digest.hexdigest()[:16]
-    if not (installed / "node_modules").is_dir():
-        _npm_ci(installed)
-    app_dir = tmp_path_factory.mktemp("node-feedback")
-    for name in NODE_FILES:
-        shutil.copy2(APP_SOURCE / name, app_dir / name)
-    (app_dir / "node_modules").symlink_to(installed / "node_modules", target_is_directory=True)
-    return app_dir / "feedback.js"
+    return node_workdir(tmp_path_factory, "node-feedback", "feedback.js") / "feedback.js"
 
 
 def run_program(args: list[str], cwd: Path, env: dict[str, str]) -> dict[str, Any]:
@@ -68,9 +54,7 @@ def wait_for_report(aio: AllInOne, path: str, comments: str) -> dict[str, Any]:
 
 
 def test_node_capture_feedback_shows_on_the_issue(aio: AllInOne, feedback_script: Path) -> None:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not on PATH: install Node.js 20+ to run the Node SDK test")
+    node = node_binary()
     run_id = f"node-feedback-{uuid.uuid4().hex}"
     env = {**os.environ, "SENTRY_DSN": aio.bootstrap["dsn"], "RUN_ID": run_id}
     ids = run_program([node, feedback_script.name], feedback_script.parent, env)

@@ -21,6 +21,7 @@ import httpx
 
 from faultline_core.compression import decompress
 from faultline_core.ports import free_port
+from tests.integration.harness.process import stop_process
 from tests.integration.sdk.capture import CapturedRequest, CaptureServer
 
 APPS = Path(__file__).resolve().parent
@@ -70,22 +71,19 @@ class RunningServer:
 
 @contextmanager
 def serve(command: list[str], env: dict[str, str], port: int, log_path: Path,
-          ready_path: str = "/", timeout_s: float = 30) -> Iterator[RunningServer]:
-    """Run a web app until the ``with`` block ends; ready once it answers HTTP at all."""
+          ready_path: str = "/", timeout_s: float = 30,
+          cwd: Path = APPS) -> Iterator[RunningServer]:
+    """Run a web app (of any language) until the ``with`` block ends; ready once
+    ``ready_path`` answers 200, or any HTTP status when ``ready_path`` is ``/``."""
     with log_path.open("wb") as log_file:
-        process = subprocess.Popen(command, cwd=APPS, env=env, stdout=log_file,
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log_file,
                                    stderr=subprocess.STDOUT)
     server = RunningServer(f"http://127.0.0.1:{port}", process, log_path)
     try:
         _wait_until_answering(server, ready_path, timeout_s)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop_process(process, 15)
 
 
 def _wait_until_answering(server: RunningServer, path: str, timeout_s: float) -> None:
@@ -94,10 +92,12 @@ def _wait_until_answering(server: RunningServer, path: str, timeout_s: float) ->
         if server.process.poll() is not None:
             raise RuntimeError(f"app exited {server.process.returncode}:\n{server.log_tail()}")
         try:
-            httpx.get(server.url + path, timeout=2)
-            return
+            status = httpx.get(server.url + path, timeout=2).status_code
         except httpx.TransportError:
-            time.sleep(0.1)
+            status = None
+        if status is not None and (path == "/" or status == 200):
+            return
+        time.sleep(0.1)
     raise RuntimeError(f"app not answering after {timeout_s}s:\n{server.log_tail()}")
 
 
