@@ -24,6 +24,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
 
 from faultline_core.storage.postgres.pool import Pool
+from faultline_core.storage.postgres.text import pg_text
 
 IssueKey = tuple[int, tuple[str, ...]]
 """(project id, grouping hashes): events with the same key always share an issue."""
@@ -76,16 +77,6 @@ class RecordResult:
     """The events counted now, in batch order."""
     duplicates: int
     """Events already counted before (redelivered), or repeated within the batch."""
-
-
-def pg_text(value: str) -> str:
-    """``value`` as PostgreSQL accepts it: no NUL characters, no lone surrogates."""
-    value = value.replace("\x00", "")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        value = value.encode("utf-8", "replace").decode("utf-8")
-    return value
 
 
 # --- resolve -------------------------------------------------------------------------

@@ -30,8 +30,11 @@ def to_datetime(timestamp: Timestamp) -> datetime:
     return timestamp.ToDatetime(tzinfo=UTC)
 
 
-def iso8601(timestamp: Timestamp) -> str:
-    moment = to_datetime(timestamp)
+def iso8601(moment: Timestamp | datetime) -> str:
+    """Sentry's timestamp format: UTC with a ``Z``, microseconds only when there are any."""
+    if isinstance(moment, Timestamp):
+        moment = to_datetime(moment)
+    moment = moment.astimezone(UTC)
     spec = "microseconds" if moment.microsecond else "seconds"
     return moment.isoformat(timespec=spec).replace("+00:00", "Z")
 

@@ -24,6 +24,7 @@ from typing import Any
 from faultline_core.envelope import EnvelopeError, parse_event_id, parse_json_object
 from faultline_core.messages import IngestMessage
 from faultline_core.storage.postgres.outcomes import OutcomeKey, add_outcomes, hour_bucket
+from faultline_core.storage.postgres.text import pg_text
 from faultline_processor.items.base import InvalidItem, ItemSinks, PreparedItem
 from faultline_processor.items.claims import claim_new
 
@@ -52,16 +53,9 @@ class UserReport:
 
 
 def clean_text(value: object, limit: int) -> str:
-    """A string field made storable: NUL and lone surrogates removed, trimmed, capped.
-
-    Anything that is not a string is dropped (empty), as malformed optional fields are.
-    """
-    if not isinstance(value, str):
-        return ""
-    # PostgreSQL TEXT refuses NUL and invalid UTF-8; a lone surrogate from a JSON escape
-    # would fail the whole batch forever, so it is replaced here.
-    text = value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
-    return text.strip()[:limit]
+    """A string field made storable (see :func:`pg_text`), trimmed and capped; anything
+    that is not a string is dropped (empty), as malformed optional fields are."""
+    return pg_text(value).strip()[:limit] if isinstance(value, str) else ""
 
 
 def _payload(ingest: IngestMessage) -> dict[str, Any]:

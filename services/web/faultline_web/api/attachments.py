@@ -11,7 +11,6 @@ attachment`` with ``nosniff`` and a sandboxing CSP, and any type a browser could
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from faultline_core.blobstore.base import BlobStoreError
 from faultline_web.attachments_store import StoredAttachment, event_attachments, get_attachment
 from faultline_web.deps import NOT_FOUND, ProjectDep, Web
+from faultline_web.serializers import iso8601
 
 router = APIRouter(prefix="/api/0", tags=["attachments"])
 
@@ -42,12 +42,6 @@ def _id(text: str) -> str:
     return text.replace("-", "").lower()
 
 
-def _iso8601(moment: datetime) -> str:
-    moment = moment.astimezone(UTC)
-    spec = "microseconds" if moment.microsecond else "seconds"
-    return moment.isoformat(timespec=spec).replace("+00:00", "Z")
-
-
 def attachment_json(attachment: StoredAttachment) -> dict[str, Any]:
     """One attachment in Sentry's EventAttachment shape."""
     return {
@@ -57,7 +51,7 @@ def attachment_json(attachment: StoredAttachment) -> dict[str, Any]:
         "name": attachment.name,
         "mimetype": attachment.content_type,
         "size": attachment.size,
-        "dateCreated": _iso8601(attachment.created_at),
+        "dateCreated": iso8601(attachment.created_at),
         "headers": {"Content-Type": attachment.content_type},
         "sha1": None,
     }

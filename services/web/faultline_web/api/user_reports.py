@@ -9,7 +9,6 @@ linked to event users).
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -27,6 +26,7 @@ from faultline_web.feedback_store import (
     issue_reports,
     project_reports,
 )
+from faultline_web.serializers import iso8601
 
 router = APIRouter(prefix="/api/0", tags=["user-feedback"])
 
@@ -38,12 +38,6 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 
 Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str, Query(max_length=200)]
-
-
-def iso8601(moment: datetime) -> str:
-    moment = moment.astimezone(UTC)
-    spec = "microseconds" if moment.microsecond else "seconds"
-    return moment.isoformat(timespec=spec).replace("+00:00", "Z")
 
 
 def report_json(report: StoredReport) -> dict[str, Any]:
