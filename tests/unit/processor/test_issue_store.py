@@ -12,10 +12,10 @@ from pydantic import SecretStr
 
 from faultline_core.settings import PostgresSettings
 from faultline_core.storage.postgres.pool import Pool, open_pool
+from faultline_core.storage.postgres.text import pg_text
 from faultline_processor.issue_store import (
     EventRecord,
     IssueSeed,
-    pg_text,
     record_events,
     resolve_issues,
 )
