@@ -7,8 +7,11 @@ Two steps, each one short transaction with a handful of batched statements:
   Concurrent processors creating the same issue converge on one: hashes are inserted
   with ``ON CONFLICT DO NOTHING`` and re-read, and an issue that lost the race is merged
   into the winner before the transaction commits (so nobody ever sees it).
-* :func:`record_events` inserts the events' dedupe keys and, for the events that are new,
-  bumps their issues' counters, so a redelivered event is never counted twice.
+* :func:`record_events` (in :mod:`event_ledger`, re-exported here) inserts the events'
+  ledger rows and, for the events that are new, bumps their issues' counters and applies
+  the status changes they cause, so a redelivered event is never counted twice.
+
+A new issue gets a ``first_seen`` activity row in the transaction that creates it.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from psycopg.rows import DictRow, dict_row
 
 from faultline_core.storage.postgres.pool import Pool
 from faultline_core.storage.postgres.text import pg_text
+from faultline_processor.event_ledger import record_events
+from faultline_processor.event_record import EventRecord, RecordResult
 
 IssueKey = tuple[int, tuple[str, ...]]
 """(project id, grouping hashes): events with the same key always share an issue."""
@@ -57,28 +62,6 @@ class Resolution:
     """Projects that no longer exist: their events cannot get an issue."""
 
 
-@dataclass(frozen=True)
-class EventRecord:
-    """One stored event, to be counted on its issue."""
-
-    project_id: int
-    event_id: str
-    issue_id: int
-    timestamp: datetime
-    received: datetime
-    level: str
-    title: str
-    culprit: str
-
-
-@dataclass(frozen=True)
-class RecordResult:
-    new: list[EventRecord]
-    """The events counted now, in batch order."""
-    duplicates: int
-    """Events already counted before (redelivered), or repeated within the batch."""
-
-
 # --- resolve -------------------------------------------------------------------------
 
 _LOOKUP_HASHES = """
@@ -92,7 +75,10 @@ _ALLOCATE_IDS = (
     "SELECT nextval(pg_get_serial_sequence('issues', 'id')) AS id FROM generate_series(1, %s)"
 )
 
+# The activity row in the same statement: an issue that loses a creation race is deleted
+# before commit, and its activity with it (ON DELETE CASCADE).
 _INSERT_ISSUES = """
+WITH created AS (
 INSERT INTO issues (id, project_id, title, culprit, level, type, metadata, platform,
                     first_seen, last_seen, times_seen, grouping_config)
 SELECT u.id, u.project_id, u.title, u.culprit, u.level, u.type, u.metadata::jsonb,
@@ -100,6 +86,10 @@ SELECT u.id, u.project_id, u.title, u.culprit, u.level, u.type, u.metadata::json
 FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[],
             %s::text[], %s::text[], %s::timestamptz[], %s::text[])
      AS u(id, project_id, title, culprit, level, type, metadata, platform, ts, config)
+RETURNING id, project_id
+)
+INSERT INTO issue_activity (project_id, issue_id, type)
+SELECT project_id, id, 'first_seen' FROM created ORDER BY id
 """
 
 # Sorted so that concurrent processors take the unique-index locks in the same order.
@@ -279,120 +269,7 @@ async def _converge(
     return {key: merges.get(issue_id, issue_id) for key, issue_id in final.items()}
 
 
-# --- record --------------------------------------------------------------------------
-
-# Sorted by the primary key so that two processors replaying overlapping batches take
-# the index locks in the same order.
-_INSERT_PROCESSED = """
-INSERT INTO processed_events (project_id, event_id, issue_id, timestamp)
-SELECT u.project_id, u.event_id, u.issue_id, u.ts
-FROM unnest(%s::bigint[], %s::uuid[], %s::bigint[], %s::timestamptz[])
-     AS u(project_id, event_id, issue_id, ts)
-ORDER BY u.project_id, u.event_id
-ON CONFLICT DO NOTHING
-RETURNING project_id, event_id
-"""
-
-_LOCK_ISSUES = "SELECT id FROM issues WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE"
-
-# The latest event (by timestamp) sets level, title and culprit. A resolved issue
-# regresses to unresolved when an event arrives that the relay received after the
-# resolution; an ignored issue stays ignored.
-_BUMP_ISSUES = """
-UPDATE issues i SET
-    times_seen = i.times_seen + u.n,
-    first_seen = least(i.first_seen, u.first_seen),
-    last_seen = greatest(i.last_seen, u.last_seen),
-    level = CASE WHEN u.last_seen >= i.last_seen THEN u.level ELSE i.level END,
-    title = CASE WHEN u.last_seen >= i.last_seen THEN u.title ELSE i.title END,
-    culprit = CASE WHEN u.last_seen >= i.last_seen THEN u.culprit ELSE i.culprit END,
-    status = CASE WHEN i.status = 'resolved' AND u.received > {resolved_at}
-                  THEN 'unresolved' ELSE i.status END,
-    status_changed_at = CASE WHEN i.status = 'resolved' AND u.received > {resolved_at}
-                             THEN now() ELSE i.status_changed_at END
-FROM unnest(%s::bigint[], %s::bigint[], %s::timestamptz[], %s::timestamptz[], %s::text[],
-            %s::text[], %s::text[], %s::timestamptz[])
-     AS u(issue_id, n, first_seen, last_seen, level, title, culprit, received)
-WHERE i.id = u.issue_id
-""".format(resolved_at="coalesce(i.status_changed_at, '-infinity')")
-
-
-@dataclass
-class _IssueDelta:
-    count: int
-    first_seen: datetime
-    latest: EventRecord
-    received: datetime
-
-    def add(self, record: EventRecord) -> None:
-        self.count += 1
-        self.first_seen = min(self.first_seen, record.timestamp)
-        if record.timestamp >= self.latest.timestamp:
-            self.latest = record
-        self.received = max(self.received, record.received)
-
-
-async def record_events(
-    pool: Pool, records: Sequence[EventRecord]
-) -> RecordResult:
-    """Count each event once on its issue, in one transaction.
-
-    An event already in ``processed_events`` (or repeated in ``records``) is skipped, so
-    replaying a batch after a crash changes nothing.
-    """
-    unique: dict[tuple[int, str], EventRecord] = {}
-    for record in records:
-        unique.setdefault((record.project_id, record.event_id), record)
-    if not unique:
-        return RecordResult([], 0)
-    candidates = list(unique.values())
-    async with pool.connection() as conn, conn.transaction():
-        inserted = await _insert_processed(conn, candidates)
-        new = [r for r in candidates if (r.project_id, r.event_id) in inserted]
-        if new:
-            await _bump_issues(conn, new)
-    return RecordResult(new, len(records) - len(new))
-
-
-async def _insert_processed(
-    conn: AsyncConnection[Any], records: Sequence[EventRecord]
-) -> set[tuple[int, str]]:
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(
-            _INSERT_PROCESSED,
-            (
-                [r.project_id for r in records],
-                [r.event_id for r in records],
-                [r.issue_id for r in records],
-                [r.timestamp for r in records],
-            ),
-        )
-        rows = await cur.fetchall()
-    return {(int(row["project_id"]), row["event_id"].hex) for row in rows}
-
-
-async def _bump_issues(conn: AsyncConnection[Any], records: Sequence[EventRecord]) -> None:
-    deltas: dict[int, _IssueDelta] = {}
-    for record in records:
-        delta = deltas.get(record.issue_id)
-        if delta is None:
-            deltas[record.issue_id] = _IssueDelta(
-                1, record.timestamp, record, record.received
-            )
-        else:
-            delta.add(record)
-    await conn.execute(_LOCK_ISSUES, (sorted(deltas),))
-    items = list(deltas.items())
-    await conn.execute(
-        _BUMP_ISSUES,
-        (
-            [issue_id for issue_id, _ in items],
-            [d.count for _, d in items],
-            [d.first_seen for _, d in items],
-            [d.latest.timestamp for _, d in items],
-            [pg_text(d.latest.level) for _, d in items],
-            [pg_text(d.latest.title) for _, d in items],
-            [pg_text(d.latest.culprit) for _, d in items],
-            [d.received for _, d in items],
-        ),
-    )
+__all__ = [
+    "EventRecord", "IssueKey", "IssueSeed", "RecordResult", "Resolution", "record_events",
+    "resolve_issues",
+]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,6 +19,7 @@ from faultline_core.event import NormalizedEvent
 from faultline_core.grouping import compute_grouping
 from faultline_core.messages import IngestMessage, MessageDecodeError, decode_ingest_message
 from faultline_core.normalize import InvalidEvent, normalize_event
+from faultline_processor.grouping_settings import NO_SETTINGS, ProjectGrouping
 from faultline_processor.items.base import InvalidItem, ItemHandler, PreparedItem
 from faultline_processor.items.registry import ITEM_HANDLERS
 
@@ -64,16 +65,21 @@ class Poison:
 Prepared = PreparedEvent | PreparedItem | Poison
 
 
-def prepare(message: BusMessage) -> Prepared:
-    """Turn one bus message into a prepared event, or say why it is poison. Never raises."""
+def prepare(
+    message: BusMessage, grouping: Mapping[int, ProjectGrouping] | None = None
+) -> Prepared:
+    """Turn one bus message into a prepared event, or say why it is poison. Never raises.
+
+    ``grouping``: each project's grouping settings (a project not in it groups with the
+    default config and no rules)."""
     try:
-        return _prepare(message)
+        return _prepare(message, grouping or {})
     except Exception as exc:  # a bug on one odd payload must not stall the partition
         log.exception("preparing message %s@%d failed", message.partition, message.offset)
         return Poison(message, "processing_error", f"{type(exc).__name__}: {exc}")
 
 
-def _prepare(message: BusMessage) -> Prepared:
+def _prepare(message: BusMessage, grouping: Mapping[int, ProjectGrouping]) -> Prepared:
     try:
         ingest = decode_ingest_message(message.value)
     except MessageDecodeError as exc:
@@ -86,7 +92,7 @@ def _prepare(message: BusMessage) -> Prepared:
         return Poison(message, "invalid_header", problem)
     if handler is not None:
         return _prepare_item(message, ingest, handler)
-    return _prepare_event(message, ingest)
+    return _prepare_event(message, ingest, grouping.get(ingest.project_id, NO_SETTINGS))
 
 
 def _bad_header(ingest: IngestMessage) -> str:
@@ -106,7 +112,9 @@ def _prepare_item(message: BusMessage, ingest: IngestMessage, handler: ItemHandl
         return Poison(message, "invalid_item", str(exc))
 
 
-def _prepare_event(message: BusMessage, ingest: IngestMessage) -> Prepared:
+def _prepare_event(
+    message: BusMessage, ingest: IngestMessage, settings: ProjectGrouping
+) -> Prepared:
     try:
         event = normalize_event(
             ingest.project_id, ingest.event_id, ingest.payload, ingest.received_at,
@@ -117,16 +125,18 @@ def _prepare_event(message: BusMessage, ingest: IngestMessage) -> Prepared:
     problem = _unstorable(event)
     if problem:
         return Poison(message, "invalid_event", problem)
-    grouping = compute_grouping(event.data)
+    grouping = compute_grouping(event.data, settings.config, settings.rules)
     hashes = tuple(grouping.hashes)
     if not hashes or not all(_HEX32.fullmatch(h) for h in hashes):
         return Poison(message, "processing_error", f"grouping gave unusable hashes: {hashes!r}")
     return PreparedEvent(message, event, hashes, grouping.config, ingest.received_at)
 
 
-def prepare_all(messages: Sequence[BusMessage]) -> list[Prepared]:
+def prepare_all(
+    messages: Sequence[BusMessage], grouping: Mapping[int, ProjectGrouping] | None = None
+) -> list[Prepared]:
     """:func:`prepare` for a chunk of messages (run in a worker thread by the runner)."""
-    return [prepare(message) for message in messages]
+    return [prepare(message, grouping) for message in messages]
 
 
 def _unstorable(event: NormalizedEvent) -> str:

@@ -23,6 +23,7 @@ from faultline_core.storage.clickhouse.base import ClickHouse
 from faultline_core.storage.postgres.pool import Pool
 from faultline_processor import issue_store, metrics
 from faultline_processor.batch import Batch
+from faultline_processor.grouping_settings import GroupingSettingsCache
 from faultline_processor.prepare import prepare_all
 from faultline_processor.writer import (
     BatchWriter,
@@ -78,6 +79,7 @@ class Processor:
             resolve_issues=resolve_issues, record_events=record_events,
         )
         self._batch = Batch()
+        self._grouping = GroupingSettingsCache(pool)
         self._queue: asyncio.Queue[Batch] = asyncio.Queue()
         self._pending = 0
         self._drained = asyncio.Event()
@@ -157,7 +159,10 @@ class Processor:
             return
         if not messages:
             return
-        for item in await asyncio.to_thread(prepare_all, messages):
+        grouping = await self._grouping.for_messages(messages, self._stop_requested, self._beat)
+        if grouping is None:  # stopping while PostgreSQL is down: left for redelivery
+            return
+        for item in await asyncio.to_thread(prepare_all, messages, grouping):
             self._batch.add(item)
         metrics.MESSAGES_CONSUMED.inc(len(messages))
 

@@ -173,7 +173,9 @@ def _record(prepared: PreparedEvent, issue_id: int) -> EventRecord:
     return EventRecord(
         project_id=event.project_id, event_id=event.event_id, issue_id=issue_id,
         timestamp=event.timestamp, received=event.received, level=event.level,
-        title=event.title, culprit=event.culprit,
+        title=event.title, culprit=event.culprit, primary_hash=prepared.primary_hash,
+        # the same key as ClickHouse's errors.user_key, so both count the same users
+        user_key=event.user.key, environment=event.environment, release=event.release,
     )
 
 

@@ -24,6 +24,7 @@ SORT_FROM_PROTO: dict[query_pb2.IssueSort, IssueSortKey] = {
     query_pb2.ISSUE_SORT_LAST_SEEN: IssueSortKey.LAST_SEEN,
     query_pb2.ISSUE_SORT_FIRST_SEEN: IssueSortKey.FIRST_SEEN,
     query_pb2.ISSUE_SORT_COUNT: IssueSortKey.TIMES_SEEN,
+    query_pb2.ISSUE_SORT_USERS: IssueSortKey.USERS_SEEN,
 }
 
 RANGE_FROM_PROTO: dict[query_pb2.VolumeRange, timedelta] = {
@@ -51,7 +52,15 @@ def timestamp(moment: datetime, millisecond: int = 0) -> Timestamp:
 
 
 def issue_message(issue: Issue, user_count: int) -> query_pb2.Issue:
+    """The Issue message. ``user_count`` is ClickHouse's distinct-user count, used only
+    for issues whose ledger knows no user (``users_seen`` 0: issues from before the
+    ledger kept user keys); otherwise ``users_seen`` is exact and wins."""
     return query_pb2.Issue(
+        substatus=issue.substatus or "",
+        status_details_json=json.dumps(issue.status_details or {}, sort_keys=True),
+        assignee_user_id=issue.assignee_id or 0,
+        assignee_email=issue.assignee_email or "",
+        users_seen=issue.users_seen,
         id=issue.id,
         project_id=issue.project_id,
         title=issue.title,
@@ -59,7 +68,7 @@ def issue_message(issue: Issue, user_count: int) -> query_pb2.Issue:
         level=issue.level,
         status=STATUS_TO_PROTO.get(issue.status, query_pb2.ISSUE_STATUS_UNSPECIFIED),
         count=issue.times_seen,
-        user_count=user_count,
+        user_count=issue.users_seen or user_count,
         first_seen=timestamp(issue.first_seen),
         last_seen=timestamp(issue.last_seen),
         platform=issue.platform,

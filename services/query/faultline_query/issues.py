@@ -36,6 +36,7 @@ class IssueSortKey(Enum):
     LAST_SEEN = "last_seen"
     FIRST_SEEN = "first_seen"
     TIMES_SEEN = "times_seen"
+    USERS_SEEN = "users_seen"
 
 
 class InvalidCursor(ValueError):
@@ -56,6 +57,13 @@ class Issue:
     last_seen: datetime
     times_seen: int
     status: str
+    substatus: str | None = None
+    status_details: dict[str, Any] | None = None
+    assignee_id: int | None = None
+    assignee_email: str | None = None
+    users_seen: int = 0
+    hashes: tuple[str, ...] = ()
+    """The issue's grouping hashes (filled by :func:`get_issue` only)."""
 
 
 @dataclass(frozen=True)
@@ -89,9 +97,9 @@ class Cursor:
 
 
 def _cursor_value(sort: IssueSortKey, value: Any) -> datetime | int:
-    if sort is IssueSortKey.TIMES_SEEN:
+    if sort in (IssueSortKey.TIMES_SEEN, IssueSortKey.USERS_SEEN):
         if type(value) is not int or not 0 <= value <= MAX_BIGINT:
-            raise TypeError("times_seen cursor value must be a bigint")
+            raise TypeError("counter cursor value must be a bigint")
         return value
     if not isinstance(value, str):
         raise TypeError("timestamp cursor value must be a string")
@@ -110,22 +118,35 @@ class IssuePage:
 
 _COLUMNS = (
     "id, project_id, title, culprit, level, type, metadata, platform,"
-    " first_seen, last_seen, times_seen, status"
+    " first_seen, last_seen, times_seen, status, substatus, status_details, assignee_id,"
+    " users_seen, (SELECT u.email FROM users u WHERE u.id = assignee_id) AS assignee_email"
 )
 
 
 def _issue(row: DictRow) -> Issue:
+    if "hashes" in row:
+        row["hashes"] = tuple(row["hashes"] or ())
     return Issue(**row)
 
 
+# A merged issue's id keeps working: it stands for the issue it was merged into.
+_GET_ISSUE = f"""
+SELECT {_COLUMNS},
+       (SELECT array_agg(g.hash ORDER BY g.hash) FROM grouphashes g
+         WHERE g.project_id = issues.project_id AND g.issue_id = issues.id) AS hashes
+FROM issues
+WHERE project_id = %(project)s AND times_seen > 0
+  AND id = coalesce((SELECT r.to_issue_id FROM issue_redirects r
+                      WHERE r.from_issue_id = %(issue)s AND r.project_id = %(project)s),
+                    %(issue)s)
+"""
+
+
 async def get_issue(pool: Pool, project_id: int, issue_id: int) -> Issue | None:
-    """The issue, only if it belongs to ``project_id`` and has been seen."""
+    """The issue (or the one it was merged into), only if it belongs to ``project_id``
+    and has been seen; with its grouping hashes."""
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(
-            f"SELECT {_COLUMNS} FROM issues"
-            " WHERE project_id = %s AND id = %s AND times_seen > 0",
-            (project_id, issue_id),
-        )
+        await cur.execute(_GET_ISSUE, {"project": project_id, "issue": issue_id})
         row = await cur.fetchone()
     return _issue(row) if row else None
 

@@ -23,11 +23,12 @@ from typing import Any, NamedTuple, TypeVar
 import grpc
 import psycopg
 
-from faultline.v1 import query_pb2, query_pb2_grpc
+from faultline.v1 import query_pb2
 from faultline_core.storage.clickhouse.base import ClickHouse
 from faultline_core.storage.clickhouse.normalize import ClickHouseError
 from faultline_core.storage.postgres.pool import Pool
-from faultline_query import convert, issues, logs, sql
+from faultline_query import convert, issues, logs, merge, search, sql
+from faultline_query.lifecycle_rpcs import LifecycleRpcs
 from faultline_query.volume import INTERVAL_STEP, fill_buckets, volume_window
 
 log = logging.getLogger(__name__)
@@ -158,8 +159,9 @@ def _list_options(request: query_pb2.ListIssuesRequest) -> ListOptions:
     return ListOptions(sort, status, limit, cursor)
 
 
-class QueryServicer(query_pb2_grpc.QueryServiceServicer):
-    """Answers the query RPCs from PostgreSQL (issues) and ClickHouse (raw events)."""
+class QueryServicer(LifecycleRpcs):
+    """Answers the query RPCs from PostgreSQL (issues) and ClickHouse (raw events); the
+    lifecycle writes come from :class:`LifecycleRpcs`."""
 
     def __init__(
         self, clickhouse: ClickHouse, pool: Pool, clock: Clock = _utc_now
@@ -186,10 +188,15 @@ class QueryServicer(query_pb2_grpc.QueryServiceServicer):
     ) -> query_pb2.ListIssuesResponse:
         project_id = _positive(request.project_id, "project_id")
         options = _list_options(request)
-        page = await issues.list_issues(
-            self._pool, project_id, sort=options.sort, status=options.status,
-            limit=options.limit, cursor=options.cursor,
+        page_request = search.PageRequest(
+            project_id, options.sort, options.status, options.limit, options.cursor,
+            self._clock(),
         )
+        try:  # the status and the search (Sentry's syntax) must both match
+            page = await search.search_issues_text(
+                self._pool, self._clickhouse, request.query, page_request)
+        except search.INVALID_SEARCH as exc:
+            raise InvalidArgument(str(exc)) from exc
         users = await self._user_counts(project_id, [issue.id for issue in page.issues])
         return query_pb2.ListIssuesResponse(
             issues=[convert.issue_message(issue, users.get(issue.id, 0)) for issue in page.issues],
@@ -214,7 +221,12 @@ class QueryServicer(query_pb2_grpc.QueryServiceServicer):
         rows = await self._clickhouse.query(*sql.event_by_id(project_id, event_id))
         if not rows:
             raise NotFound(f"event {event_id} not found")
-        return convert.event_message(rows[0])
+        message = convert.event_message(rows[0])
+        # The event belongs to the issue its primary hash maps to now (merges and
+        # unmerges move hashes; ClickHouse keeps the issue it was first counted on).
+        moved = await merge.issue_of_hash(self._pool, project_id, rows[0]["primary_hash"])
+        message.issue_id = moved or message.issue_id
+        return message
 
     @grpc_errors
     async def LatestEvent(
@@ -222,19 +234,23 @@ class QueryServicer(query_pb2_grpc.QueryServiceServicer):
     ) -> query_pb2.Event:
         project_id = _positive(request.project_id, "project_id")
         issue = await self._issue(project_id, _positive(request.issue_id, "issue_id"))
-        rows = await self._clickhouse.query(*sql.latest_event(project_id, issue.id))
+        scope = sql.IssueEvents(issue.id, issue.hashes)
+        rows = await self._clickhouse.query(*sql.latest_event(project_id, scope))
         if not rows:
             raise NotFound(f"issue {issue.id} has no stored events")
-        return convert.event_message(rows[0])
+        message = convert.event_message(rows[0])
+        message.issue_id = issue.id  # the issue it belongs to now, not the stored group_id
+        return message
 
-    async def _issue_scope(self, project_id: int, issue_id: int) -> int | None:
-        """None for the whole project (issue id 0), else the issue's id once it is known
-        to belong to the project."""
+    async def _issue_scope(self, project_id: int, issue_id: int) -> sql.IssueEvents | None:
+        """None for the whole project (issue id 0), else the issue's events (by its
+        grouping hashes) once it is known to belong to the project."""
         if issue_id < 0:
             raise InvalidArgument("issue_id must not be negative")
         if issue_id == 0:
             return None
-        return (await self._issue(project_id, issue_id)).id
+        issue = await self._issue(project_id, issue_id)
+        return sql.IssueEvents(issue.id, issue.hashes)
 
     @grpc_errors
     async def EventVolume(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -31,7 +32,7 @@ DEFAULT_TAG_KEYS: tuple[str, ...] = (
 )
 
 _SCOPE = "project_id = %(project_id)s AND deleted = 0"
-_EVENT_COLUMNS = "event_id, project_id, group_id, timestamp, timestamp_ms, data"
+_EVENT_COLUMNS = "event_id, project_id, group_id, primary_hash, timestamp, timestamp_ms, data"
 
 
 class Interval(Enum):
@@ -51,17 +52,14 @@ def _in_list(column: str, prefix: str, values: Sequence[Any]) -> tuple[str, dict
 
 
 def event_volume(
-    project_id: int, group_id: int | None, start: datetime, end: datetime, interval: Interval
+    project_id: int, group_id: GroupScope, start: datetime, end: datetime, interval: Interval
 ) -> Query:
     """Event counts per bucket in ``[start, end)``, oldest first; empty buckets are absent.
 
     ``group_id`` None counts the whole project. Columns: ``bucket`` (DateTime), ``events``.
     """
     params: dict[str, Any] = {"project_id": project_id, "start": start, "end": end}
-    group_filter = ""
-    if group_id is not None:
-        group_filter = " AND group_id = %(group_id)s"
-        params["group_id"] = group_id
+    group_filter = _group_filter(group_id, params)
     sql = (
         f"SELECT {interval.value}(timestamp) AS bucket, count() AS events"
         " FROM errors FINAL"
@@ -73,7 +71,7 @@ def event_volume(
     return sql, params
 
 
-def tag_totals(project_id: int, group_id: int | None, keys: Sequence[str]) -> Query:
+def tag_totals(project_id: int, group_id: GroupScope, keys: Sequence[str]) -> Query:
     """Per tag key: events carrying it (``total``) and distinct values (``unique_values``).
 
     Columns: ``tag_key``, ``total``, ``unique_values``. Keys absent from every event are
@@ -92,7 +90,7 @@ def tag_totals(project_id: int, group_id: int | None, keys: Sequence[str]) -> Qu
 
 
 def tag_top_values(
-    project_id: int, group_id: int | None, keys: Sequence[str], top_n: int
+    project_id: int, group_id: GroupScope, keys: Sequence[str], top_n: int
 ) -> Query:
     """The ``top_n`` most frequent values of each key, most frequent first (ties by value).
 
@@ -116,10 +114,37 @@ def tag_top_values(
     return sql, params
 
 
-def _group_filter(group_id: int | None, params: dict[str, Any]) -> str:
-    if group_id is None:
+@dataclass(frozen=True)
+class IssueEvents:
+    """The events of one issue: those whose primary hash is one of its grouping hashes.
+
+    Merges and unmerges move grouphashes between issues but never rewrite ClickHouse, so
+    ``group_id`` keeps the issue an event was first counted on; the hashes follow the
+    moves. An issue without known hashes (rows from before grouphashes were kept, test
+    fixtures) falls back to ``group_id``.
+    """
+
+    issue_id: int
+    hashes: tuple[str, ...] = ()
+
+
+GroupScope = int | IssueEvents | None
+"""None: the whole project; an int: ``group_id``; :class:`IssueEvents`: by hashes."""
+
+
+def _group_filter(group: GroupScope, params: dict[str, Any]) -> str:
+    if group is None:
         return ""
-    params["group_id"] = group_id
+    if isinstance(group, IssueEvents):
+        # primary_hash is FixedString(32): a longer text could never match (and would
+        # not convert), so it is left out.
+        hashes = [h for h in group.hashes if len(h) <= 32]
+        if hashes:
+            condition, hash_params = _in_list("primary_hash", "hash", hashes)
+            params.update(hash_params)
+            return f" AND {condition}"
+        group = group.issue_id
+    params["group_id"] = group
     return " AND group_id = %(group_id)s"
 
 
@@ -155,14 +180,16 @@ def event_by_id(project_id: int, event_id_hex: str) -> Query:
     return sql, {"project_id": project_id, "event_id": str(uuid.UUID(hex=event_id_hex))}
 
 
-def latest_event(project_id: int, group_id: int) -> Query:
+def latest_event(project_id: int, group_id: int | IssueEvents) -> Query:
     """The most recent event of one group; the event id breaks timestamp ties so the
     answer is stable. Same columns as :func:`event_by_id`."""
+    params: dict[str, Any] = {"project_id": project_id}
+    group_filter = _group_filter(group_id, params)
     sql = (
         f"SELECT {_EVENT_COLUMNS}"
         " FROM errors FINAL"
-        f" WHERE {_SCOPE} AND group_id = %(group_id)s"
+        f" WHERE {_SCOPE}{group_filter}"
         " ORDER BY timestamp DESC, timestamp_ms DESC, event_id"
         " LIMIT 1"
     )
-    return sql, {"project_id": project_id, "group_id": group_id}
+    return sql, params

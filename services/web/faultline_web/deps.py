@@ -18,6 +18,7 @@ from faultline_core.storage.postgres.tenancy import (
     get_project_by_slug,
 )
 from faultline_web.context import WebContext
+from faultline_web.lifecycle_store import follow_issue_redirect
 from faultline_web.sessions import SESSION_COOKIE, Session
 from faultline_web.store import MAX_ID, issue_project, load_session_user
 
@@ -104,7 +105,8 @@ async def accessible_issue(
     web: WebContext, user: TokenUser, issue_id_text: str, org_slug: str | None = None
 ) -> tuple[Project, int]:
     """The project of an issue the user may see, and the issue's id; else 404."""
-    issue_id = parse_object_id(issue_id_text)
+    # A merged issue's id serves the issue it was merged into.
+    issue_id = await follow_issue_redirect(web.pool, parse_object_id(issue_id_text))
     project = await issue_project(web.pool, issue_id)
     if project is None or not user.can_access(project):
         raise HTTPException(404, NOT_FOUND)

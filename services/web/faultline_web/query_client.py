@@ -124,6 +124,47 @@ class QueryClient:
     ) -> query_pb2.SearchLogsResponse:
         return await self._call("SearchLogs", request, query_pb2.SearchLogsResponse)
 
+    # --- the issue lifecycle (writes go through the query service only) ---
+
+    async def update_issues(
+        self, request: query_pb2.UpdateIssuesRequest
+    ) -> query_pb2.UpdateIssuesResponse:
+        return await self._call("UpdateIssues", request, query_pb2.UpdateIssuesResponse)
+
+    async def merge_issues(
+        self, project_id: int, issue_ids: list[int], user_id: int
+    ) -> query_pb2.MergeIssuesResponse:
+        request = query_pb2.MergeIssuesRequest(
+            project_id=project_id, issue_ids=issue_ids, acting_user_id=user_id
+        )
+        return await self._call("MergeIssues", request, query_pb2.MergeIssuesResponse)
+
+    async def unmerge_hashes(
+        self, project_id: int, issue_id: int, hashes: list[str], user_id: int
+    ) -> query_pb2.UnmergeHashesResponse:
+        request = query_pb2.UnmergeHashesRequest(
+            project_id=project_id, issue_id=issue_id, hashes=hashes, acting_user_id=user_id
+        )
+        return await self._call("UnmergeHashes", request, query_pb2.UnmergeHashesResponse)
+
+    async def list_hashes(self, project_id: int, issue_id: int) -> query_pb2.ListHashesResponse:
+        request = query_pb2.ListHashesRequest(project_id=project_id, issue_id=issue_id)
+        return await self._call("ListHashes", request, query_pb2.ListHashesResponse)
+
+    async def add_comment(
+        self, project_id: int, issue_id: int, text: str, user_id: int
+    ) -> query_pb2.Activity:
+        request = query_pb2.AddCommentRequest(
+            project_id=project_id, issue_id=issue_id, text=text, acting_user_id=user_id
+        )
+        return await self._call("AddComment", request, query_pb2.Activity)
+
+    async def list_activity(
+        self, project_id: int, issue_id: int
+    ) -> query_pb2.ListActivityResponse:
+        request = query_pb2.ListActivityRequest(project_id=project_id, issue_id=issue_id)
+        return await self._call("ListActivity", request, query_pb2.ListActivityResponse)
+
     async def is_serving(self) -> bool:
         """Whether the query service's ``grpc.health.v1`` check says SERVING."""
         request = health_pb2.HealthCheckRequest(service=QUERY_SERVICE_NAME)

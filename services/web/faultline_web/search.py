@@ -1,14 +1,16 @@
 """Issue-list parameters in Sentry's vocabulary: the ``query`` search and ``sort``.
 
-Only the status terms of Sentry's search syntax are supported (``is:unresolved``,
-``is:resolved``, ``is:ignored`` and its newer name ``is:archived``); any other term is
-rejected with a clear message rather than silently ignored, so a client never mistakes
-an unfiltered list for a filtered one.
+The search takes Sentry's full issue search syntax (see :mod:`faultline_core.issue_search`);
+the web checks it here, so a malformed search is a 400 with the parser's message before
+any RPC, and hands the text on to the query service, which runs it.
+:func:`parse_status_query` is the older status-only reading, for callers that act on a
+status alone.
 """
 
 from __future__ import annotations
 
 from faultline.v1 import query_pb2
+from faultline_core.issue_search import SearchSyntaxError, parse_issue_search
 
 DEFAULT_QUERY = "is:unresolved"
 DEFAULT_SORT = "date"
@@ -23,11 +25,23 @@ SORTS: dict[str, query_pb2.IssueSort] = {
     "date": query_pb2.ISSUE_SORT_LAST_SEEN,
     "new": query_pb2.ISSUE_SORT_FIRST_SEEN,
     "freq": query_pb2.ISSUE_SORT_COUNT,
+    "user": query_pb2.ISSUE_SORT_USERS,
 }
 
 
 class SearchError(ValueError):
     """The search or sort cannot be served; the message says why."""
+
+
+def checked_query(query: str | None) -> str:
+    """The search to run (``None``: Sentry's default, ``is:unresolved``; empty: every
+    issue), once it is known to parse; :class:`SearchError` with the reason otherwise."""
+    text = DEFAULT_QUERY if query is None else query.strip()
+    try:
+        parse_issue_search(text)
+    except SearchSyntaxError as exc:
+        raise SearchError(str(exc)) from exc
+    return text
 
 
 def parse_status_query(query: str | None) -> query_pb2.IssueStatus:

@@ -86,7 +86,8 @@ def issue_json(issue: query_pb2.Issue, project: Project, base_url: str) -> dict[
         "culprit": issue.culprit,
         "level": issue.level or "error",
         "status": status_name(issue.status),
-        "statusDetails": {},
+        "statusDetails": _metadata(issue.status_details_json),
+        "substatus": issue.substatus or None,
         "count": str(issue.count),
         "userCount": int(issue.user_count),
         "firstSeen": iso8601(issue.first_seen),
@@ -102,10 +103,17 @@ def issue_json(issue: query_pb2.Issue, project: Project, base_url: str) -> dict[
         "hasSeen": False,
         "isBookmarked": False,
         "isSubscribed": False,
-        "assignedTo": None,
+        "assignedTo": assignee_json(issue.assignee_user_id, issue.assignee_email),
         "numComments": 0,
         "annotations": [],
     }
+
+
+def assignee_json(user_id: int, email: str) -> dict[str, Any] | None:
+    """Sentry's ``assignedTo``: the assigned user, or None."""
+    if not user_id:
+        return None
+    return {"type": "user", "id": str(user_id), "name": email, "email": email}
 
 
 def volume_points(volume: query_pb2.EventVolumeResponse) -> list[list[int]]:

@@ -102,21 +102,3 @@ async def accessible_projects(pool: Pool, user: TokenUser) -> list[Project]:
         (user.is_superuser, list(user.organization_ids)),
     )
     return [Project(**row) for row in rows]
-
-
-async def set_issue_status(
-    pool: Pool, project_id: int, issue_id: int, status: IssueStatusName
-) -> bool:
-    """Set an issue's status within ``project_id``; False if no such issue there.
-
-    ``status_changed_at`` moves only when the status really changes, so repeating a
-    request does not rewrite history.
-    """
-    async with pool.connection() as conn:
-        cur = await conn.execute(
-            "UPDATE issues SET status_changed_at = CASE WHEN status = %(status)s"
-            "  THEN status_changed_at ELSE now() END, status = %(status)s"
-            " WHERE id = %(issue)s AND project_id = %(project)s",
-            {"status": status, "issue": issue_id, "project": project_id},
-        )
-        return cur.rowcount == 1

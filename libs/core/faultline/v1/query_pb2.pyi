@@ -23,6 +23,7 @@ class IssueSort(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ISSUE_SORT_LAST_SEEN: _ClassVar[IssueSort]
     ISSUE_SORT_FIRST_SEEN: _ClassVar[IssueSort]
     ISSUE_SORT_COUNT: _ClassVar[IssueSort]
+    ISSUE_SORT_USERS: _ClassVar[IssueSort]
 
 class VolumeRange(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -43,6 +44,7 @@ ISSUE_SORT_UNSPECIFIED: IssueSort
 ISSUE_SORT_LAST_SEEN: IssueSort
 ISSUE_SORT_FIRST_SEEN: IssueSort
 ISSUE_SORT_COUNT: IssueSort
+ISSUE_SORT_USERS: IssueSort
 VOLUME_RANGE_UNSPECIFIED: VolumeRange
 VOLUME_RANGE_24H: VolumeRange
 VOLUME_RANGE_14D: VolumeRange
@@ -51,7 +53,7 @@ VOLUME_INTERVAL_HOUR: VolumeInterval
 VOLUME_INTERVAL_DAY: VolumeInterval
 
 class Issue(_message.Message):
-    __slots__ = ("id", "project_id", "title", "culprit", "level", "status", "count", "user_count", "first_seen", "last_seen", "platform", "type", "metadata_json")
+    __slots__ = ("id", "project_id", "title", "culprit", "level", "status", "count", "user_count", "first_seen", "last_seen", "platform", "type", "metadata_json", "substatus", "status_details_json", "assignee_user_id", "assignee_email", "users_seen")
     ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
@@ -65,6 +67,11 @@ class Issue(_message.Message):
     PLATFORM_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     METADATA_JSON_FIELD_NUMBER: _ClassVar[int]
+    SUBSTATUS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_DETAILS_JSON_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    USERS_SEEN_FIELD_NUMBER: _ClassVar[int]
     id: int
     project_id: int
     title: str
@@ -78,21 +85,28 @@ class Issue(_message.Message):
     platform: str
     type: str
     metadata_json: str
-    def __init__(self, id: _Optional[int] = ..., project_id: _Optional[int] = ..., title: _Optional[str] = ..., culprit: _Optional[str] = ..., level: _Optional[str] = ..., status: _Optional[_Union[IssueStatus, str]] = ..., count: _Optional[int] = ..., user_count: _Optional[int] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., platform: _Optional[str] = ..., type: _Optional[str] = ..., metadata_json: _Optional[str] = ...) -> None: ...
+    substatus: str
+    status_details_json: str
+    assignee_user_id: int
+    assignee_email: str
+    users_seen: int
+    def __init__(self, id: _Optional[int] = ..., project_id: _Optional[int] = ..., title: _Optional[str] = ..., culprit: _Optional[str] = ..., level: _Optional[str] = ..., status: _Optional[_Union[IssueStatus, str]] = ..., count: _Optional[int] = ..., user_count: _Optional[int] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., platform: _Optional[str] = ..., type: _Optional[str] = ..., metadata_json: _Optional[str] = ..., substatus: _Optional[str] = ..., status_details_json: _Optional[str] = ..., assignee_user_id: _Optional[int] = ..., assignee_email: _Optional[str] = ..., users_seen: _Optional[int] = ...) -> None: ...
 
 class ListIssuesRequest(_message.Message):
-    __slots__ = ("project_id", "status", "sort", "limit", "cursor")
+    __slots__ = ("project_id", "status", "sort", "limit", "cursor", "query")
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     SORT_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
+    QUERY_FIELD_NUMBER: _ClassVar[int]
     project_id: int
     status: IssueStatus
     sort: IssueSort
     limit: int
     cursor: str
-    def __init__(self, project_id: _Optional[int] = ..., status: _Optional[_Union[IssueStatus, str]] = ..., sort: _Optional[_Union[IssueSort, str]] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ...) -> None: ...
+    query: str
+    def __init__(self, project_id: _Optional[int] = ..., status: _Optional[_Union[IssueStatus, str]] = ..., sort: _Optional[_Union[IssueSort, str]] = ..., limit: _Optional[int] = ..., cursor: _Optional[str] = ..., query: _Optional[str] = ...) -> None: ...
 
 class ListIssuesResponse(_message.Message):
     __slots__ = ("issues", "next_cursor")
@@ -281,3 +295,161 @@ class SearchLogsResponse(_message.Message):
     rows: _containers.RepeatedCompositeFieldContainer[LogRow]
     next_cursor: str
     def __init__(self, rows: _Optional[_Iterable[_Union[LogRow, _Mapping]]] = ..., next_cursor: _Optional[str] = ...) -> None: ...
+
+class StatusDetails(_message.Message):
+    __slots__ = ("in_next_release", "in_release", "ignore_duration_minutes", "ignore_count", "ignore_user_count", "ignore_until")
+    IN_NEXT_RELEASE_FIELD_NUMBER: _ClassVar[int]
+    IN_RELEASE_FIELD_NUMBER: _ClassVar[int]
+    IGNORE_DURATION_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    IGNORE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    IGNORE_USER_COUNT_FIELD_NUMBER: _ClassVar[int]
+    IGNORE_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    in_next_release: bool
+    in_release: str
+    ignore_duration_minutes: int
+    ignore_count: int
+    ignore_user_count: int
+    ignore_until: _timestamp_pb2.Timestamp
+    def __init__(self, in_next_release: _Optional[bool] = ..., in_release: _Optional[str] = ..., ignore_duration_minutes: _Optional[int] = ..., ignore_count: _Optional[int] = ..., ignore_user_count: _Optional[int] = ..., ignore_until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class UpdateIssuesRequest(_message.Message):
+    __slots__ = ("project_id", "issue_ids", "status", "status_details", "set_assignee", "assignee_user_id", "acting_user_id")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ISSUE_IDS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_DETAILS_FIELD_NUMBER: _ClassVar[int]
+    SET_ASSIGNEE_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTING_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    project_id: int
+    issue_ids: _containers.RepeatedScalarFieldContainer[int]
+    status: IssueStatus
+    status_details: StatusDetails
+    set_assignee: bool
+    assignee_user_id: int
+    acting_user_id: int
+    def __init__(self, project_id: _Optional[int] = ..., issue_ids: _Optional[_Iterable[int]] = ..., status: _Optional[_Union[IssueStatus, str]] = ..., status_details: _Optional[_Union[StatusDetails, _Mapping]] = ..., set_assignee: _Optional[bool] = ..., assignee_user_id: _Optional[int] = ..., acting_user_id: _Optional[int] = ...) -> None: ...
+
+class UpdateIssuesResponse(_message.Message):
+    __slots__ = ("issue_ids", "status", "status_details_json", "assignee_user_id", "assignee_email", "substatus")
+    ISSUE_IDS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_DETAILS_JSON_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNEE_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    SUBSTATUS_FIELD_NUMBER: _ClassVar[int]
+    issue_ids: _containers.RepeatedScalarFieldContainer[int]
+    status: IssueStatus
+    status_details_json: str
+    assignee_user_id: int
+    assignee_email: str
+    substatus: str
+    def __init__(self, issue_ids: _Optional[_Iterable[int]] = ..., status: _Optional[_Union[IssueStatus, str]] = ..., status_details_json: _Optional[str] = ..., assignee_user_id: _Optional[int] = ..., assignee_email: _Optional[str] = ..., substatus: _Optional[str] = ...) -> None: ...
+
+class MergeIssuesRequest(_message.Message):
+    __slots__ = ("project_id", "issue_ids", "acting_user_id")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ISSUE_IDS_FIELD_NUMBER: _ClassVar[int]
+    ACTING_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    project_id: int
+    issue_ids: _containers.RepeatedScalarFieldContainer[int]
+    acting_user_id: int
+    def __init__(self, project_id: _Optional[int] = ..., issue_ids: _Optional[_Iterable[int]] = ..., acting_user_id: _Optional[int] = ...) -> None: ...
+
+class MergeIssuesResponse(_message.Message):
+    __slots__ = ("parent_id", "child_ids")
+    PARENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CHILD_IDS_FIELD_NUMBER: _ClassVar[int]
+    parent_id: int
+    child_ids: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, parent_id: _Optional[int] = ..., child_ids: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class UnmergeHashesRequest(_message.Message):
+    __slots__ = ("project_id", "issue_id", "hashes", "acting_user_id")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ISSUE_ID_FIELD_NUMBER: _ClassVar[int]
+    HASHES_FIELD_NUMBER: _ClassVar[int]
+    ACTING_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    project_id: int
+    issue_id: int
+    hashes: _containers.RepeatedScalarFieldContainer[str]
+    acting_user_id: int
+    def __init__(self, project_id: _Optional[int] = ..., issue_id: _Optional[int] = ..., hashes: _Optional[_Iterable[str]] = ..., acting_user_id: _Optional[int] = ...) -> None: ...
+
+class UnmergeHashesResponse(_message.Message):
+    __slots__ = ("source_id", "destination_id")
+    SOURCE_ID_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_ID_FIELD_NUMBER: _ClassVar[int]
+    source_id: int
+    destination_id: int
+    def __init__(self, source_id: _Optional[int] = ..., destination_id: _Optional[int] = ...) -> None: ...
+
+class ListHashesRequest(_message.Message):
+    __slots__ = ("project_id", "issue_id")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ISSUE_ID_FIELD_NUMBER: _ClassVar[int]
+    project_id: int
+    issue_id: int
+    def __init__(self, project_id: _Optional[int] = ..., issue_id: _Optional[int] = ...) -> None: ...
+
+class GroupHash(_message.Message):
+    __slots__ = ("hash", "latest_event_id", "event_count")
+    HASH_FIELD_NUMBER: _ClassVar[int]
+    LATEST_EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    hash: str
+    latest_event_id: str
+    event_count: int
+    def __init__(self, hash: _Optional[str] = ..., latest_event_id: _Optional[str] = ..., event_count: _Optional[int] = ...) -> None: ...
+
+class ListHashesResponse(_message.Message):
+    __slots__ = ("hashes",)
+    HASHES_FIELD_NUMBER: _ClassVar[int]
+    hashes: _containers.RepeatedCompositeFieldContainer[GroupHash]
+    def __init__(self, hashes: _Optional[_Iterable[_Union[GroupHash, _Mapping]]] = ...) -> None: ...
+
+class AddCommentRequest(_message.Message):
+    __slots__ = ("project_id", "issue_id", "text", "acting_user_id")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ISSUE_ID_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    ACTING_USER_ID_FIELD_NUMBER: _ClassVar[int]
+    project_id: int
+    issue_id: int
+    text: str
+    acting_user_id: int
+    def __init__(self, project_id: _Optional[int] = ..., issue_id: _Optional[int] = ..., text: _Optional[str] = ..., acting_user_id: _Optional[int] = ...) -> None: ...
+
+class Activity(_message.Message):
+    __slots__ = ("id", "issue_id", "type", "data_json", "user_id", "user_email", "created")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ISSUE_ID_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    DATA_JSON_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    USER_EMAIL_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    issue_id: int
+    type: str
+    data_json: str
+    user_id: int
+    user_email: str
+    created: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[int] = ..., issue_id: _Optional[int] = ..., type: _Optional[str] = ..., data_json: _Optional[str] = ..., user_id: _Optional[int] = ..., user_email: _Optional[str] = ..., created: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListActivityRequest(_message.Message):
+    __slots__ = ("project_id", "issue_id", "limit")
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    ISSUE_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    project_id: int
+    issue_id: int
+    limit: int
+    def __init__(self, project_id: _Optional[int] = ..., issue_id: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListActivityResponse(_message.Message):
+    __slots__ = ("activities",)
+    ACTIVITIES_FIELD_NUMBER: _ClassVar[int]
+    activities: _containers.RepeatedCompositeFieldContainer[Activity]
+    def __init__(self, activities: _Optional[_Iterable[_Union[Activity, _Mapping]]] = ...) -> None: ...

@@ -69,6 +69,36 @@ class QueryServiceStub:
                 request_serializer=faultline_dot_v1_dot_query__pb2.SearchLogsRequest.SerializeToString,
                 response_deserializer=faultline_dot_v1_dot_query__pb2.SearchLogsResponse.FromString,
                 _registered_method=True)
+        self.UpdateIssues = channel.unary_unary(
+                '/faultline.v1.QueryService/UpdateIssues',
+                request_serializer=faultline_dot_v1_dot_query__pb2.UpdateIssuesRequest.SerializeToString,
+                response_deserializer=faultline_dot_v1_dot_query__pb2.UpdateIssuesResponse.FromString,
+                _registered_method=True)
+        self.MergeIssues = channel.unary_unary(
+                '/faultline.v1.QueryService/MergeIssues',
+                request_serializer=faultline_dot_v1_dot_query__pb2.MergeIssuesRequest.SerializeToString,
+                response_deserializer=faultline_dot_v1_dot_query__pb2.MergeIssuesResponse.FromString,
+                _registered_method=True)
+        self.UnmergeHashes = channel.unary_unary(
+                '/faultline.v1.QueryService/UnmergeHashes',
+                request_serializer=faultline_dot_v1_dot_query__pb2.UnmergeHashesRequest.SerializeToString,
+                response_deserializer=faultline_dot_v1_dot_query__pb2.UnmergeHashesResponse.FromString,
+                _registered_method=True)
+        self.ListHashes = channel.unary_unary(
+                '/faultline.v1.QueryService/ListHashes',
+                request_serializer=faultline_dot_v1_dot_query__pb2.ListHashesRequest.SerializeToString,
+                response_deserializer=faultline_dot_v1_dot_query__pb2.ListHashesResponse.FromString,
+                _registered_method=True)
+        self.AddComment = channel.unary_unary(
+                '/faultline.v1.QueryService/AddComment',
+                request_serializer=faultline_dot_v1_dot_query__pb2.AddCommentRequest.SerializeToString,
+                response_deserializer=faultline_dot_v1_dot_query__pb2.Activity.FromString,
+                _registered_method=True)
+        self.ListActivity = channel.unary_unary(
+                '/faultline.v1.QueryService/ListActivity',
+                request_serializer=faultline_dot_v1_dot_query__pb2.ListActivityRequest.SerializeToString,
+                response_deserializer=faultline_dot_v1_dot_query__pb2.ListActivityResponse.FromString,
+                _registered_method=True)
 
 
 class QueryServiceServicer:
@@ -116,6 +146,43 @@ class QueryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateIssues(self, request, context):
+        """The issue lifecycle (writes): see the messages at the end of this file.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MergeIssues(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnmergeHashes(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListHashes(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddComment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListActivity(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_QueryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -153,6 +220,36 @@ def add_QueryServiceServicer_to_server(servicer, server):
                     servicer.SearchLogs,
                     request_deserializer=faultline_dot_v1_dot_query__pb2.SearchLogsRequest.FromString,
                     response_serializer=faultline_dot_v1_dot_query__pb2.SearchLogsResponse.SerializeToString,
+            ),
+            'UpdateIssues': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateIssues,
+                    request_deserializer=faultline_dot_v1_dot_query__pb2.UpdateIssuesRequest.FromString,
+                    response_serializer=faultline_dot_v1_dot_query__pb2.UpdateIssuesResponse.SerializeToString,
+            ),
+            'MergeIssues': grpc.unary_unary_rpc_method_handler(
+                    servicer.MergeIssues,
+                    request_deserializer=faultline_dot_v1_dot_query__pb2.MergeIssuesRequest.FromString,
+                    response_serializer=faultline_dot_v1_dot_query__pb2.MergeIssuesResponse.SerializeToString,
+            ),
+            'UnmergeHashes': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnmergeHashes,
+                    request_deserializer=faultline_dot_v1_dot_query__pb2.UnmergeHashesRequest.FromString,
+                    response_serializer=faultline_dot_v1_dot_query__pb2.UnmergeHashesResponse.SerializeToString,
+            ),
+            'ListHashes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListHashes,
+                    request_deserializer=faultline_dot_v1_dot_query__pb2.ListHashesRequest.FromString,
+                    response_serializer=faultline_dot_v1_dot_query__pb2.ListHashesResponse.SerializeToString,
+            ),
+            'AddComment': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddComment,
+                    request_deserializer=faultline_dot_v1_dot_query__pb2.AddCommentRequest.FromString,
+                    response_serializer=faultline_dot_v1_dot_query__pb2.Activity.SerializeToString,
+            ),
+            'ListActivity': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListActivity,
+                    request_deserializer=faultline_dot_v1_dot_query__pb2.ListActivityRequest.FromString,
+                    response_serializer=faultline_dot_v1_dot_query__pb2.ListActivityResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -344,6 +441,168 @@ class QueryService:
             '/faultline.v1.QueryService/SearchLogs',
             faultline_dot_v1_dot_query__pb2.SearchLogsRequest.SerializeToString,
             faultline_dot_v1_dot_query__pb2.SearchLogsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateIssues(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faultline.v1.QueryService/UpdateIssues',
+            faultline_dot_v1_dot_query__pb2.UpdateIssuesRequest.SerializeToString,
+            faultline_dot_v1_dot_query__pb2.UpdateIssuesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MergeIssues(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faultline.v1.QueryService/MergeIssues',
+            faultline_dot_v1_dot_query__pb2.MergeIssuesRequest.SerializeToString,
+            faultline_dot_v1_dot_query__pb2.MergeIssuesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnmergeHashes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faultline.v1.QueryService/UnmergeHashes',
+            faultline_dot_v1_dot_query__pb2.UnmergeHashesRequest.SerializeToString,
+            faultline_dot_v1_dot_query__pb2.UnmergeHashesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListHashes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faultline.v1.QueryService/ListHashes',
+            faultline_dot_v1_dot_query__pb2.ListHashesRequest.SerializeToString,
+            faultline_dot_v1_dot_query__pb2.ListHashesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddComment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faultline.v1.QueryService/AddComment',
+            faultline_dot_v1_dot_query__pb2.AddCommentRequest.SerializeToString,
+            faultline_dot_v1_dot_query__pb2.Activity.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListActivity(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/faultline.v1.QueryService/ListActivity',
+            faultline_dot_v1_dot_query__pb2.ListActivityRequest.SerializeToString,
+            faultline_dot_v1_dot_query__pb2.ListActivityResponse.FromString,
             options,
             channel_credentials,
             insecure,

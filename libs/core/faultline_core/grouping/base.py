@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from faultline_core.grouping.components import GroupingVariant
 
 
 @dataclass(frozen=True)
 class GroupingResult:
+    """An event's grouping under one config."""
+
     config: str
     """The strategy that produced the hashes, e.g. ``"v1"``; stored with the issue so
     regrouping knows which hashes came from which version."""
@@ -18,6 +23,9 @@ class GroupingResult:
     issue when any of its hashes matches one of the issue's."""
     components: list[str]
     """The human-readable values that produced ``hashes[0]``, for debugging."""
+    variants: dict[str, GroupingVariant] = field(default_factory=dict)
+    """Every variant by name (``app``, ``system``, ``custom-fingerprint``…), each with
+    its component tree and hash: what :func:`explain_grouping` shows."""
 
 
 class GroupingStrategy(Protocol):
@@ -34,8 +42,6 @@ class GroupingStrategy(Protocol):
 
 def hash_components(components: Iterable[str]) -> str:
     """md5 over the components, each terminated by NUL so boundaries are unambiguous."""
-    digest = hashlib.md5(usedforsecurity=False)
-    for component in components:
-        digest.update(component.encode("utf-8", "replace"))
-        digest.update(b"\0")
-    return digest.hexdigest()
+    # One encode and one update: the same bytes as updating per component, faster.
+    text = "".join(f"{component}\0" for component in components)
+    return hashlib.md5(text.encode("utf-8", "replace"), usedforsecurity=False).hexdigest()

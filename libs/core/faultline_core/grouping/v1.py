@@ -32,6 +32,7 @@ from faultline_core.event_summary import (
     frames_of,
 )
 from faultline_core.grouping.base import GroupingResult, hash_components
+from faultline_core.grouping.components import flat_variant
 from faultline_core.grouping.parameterize import normalize_message
 
 CONFIG_ID = "v1"
@@ -190,4 +191,9 @@ class GroupingV1:
         hashes = [hash_components(app)]
         if system != app:
             hashes.append(hash_components(system))
-        return GroupingResult(config=CONFIG_ID, hashes=hashes, components=app)
+        variants = {
+            "app": flat_variant("app", "in-app frames (v1, flattened)", app),
+            "system": flat_variant("system", "all frames (v1, flattened)", system),
+        }
+        return GroupingResult(config=CONFIG_ID, hashes=hashes, components=app,
+                              variants=variants)

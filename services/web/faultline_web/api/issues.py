@@ -12,11 +12,11 @@ from fastapi.responses import JSONResponse
 from faultline.v1 import query_pb2
 from faultline_core.storage.postgres.tenancy import Project
 from faultline_web import serializers
+from faultline_web.api.lifecycle import issue_activity
 from faultline_web.context import WebContext
-from faultline_web.deps import NOT_FOUND, IssueDep, ProjectDep, Web
+from faultline_web.deps import IssueDep, ProjectDep, Web
 from faultline_web.feedback_store import issue_report_count
-from faultline_web.search import SearchError, parse_sort, parse_status_query
-from faultline_web.store import ISSUE_STATUSES, IssueStatusName, set_issue_status
+from faultline_web.search import SearchError, checked_query, parse_sort
 
 router = APIRouter(prefix="/api/0", tags=["issues"])
 
@@ -59,15 +59,16 @@ async def list_project_issues(
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: Annotated[str, Query(max_length=1000)] = "",
 ) -> JSONResponse:
-    """A page of the project's issues, newest activity first by default."""
+    """A page of the project's issues matching ``query`` (Sentry's search syntax, default
+    ``is:unresolved``), newest activity first by default."""
     try:
-        status = parse_status_query(query)
+        search = checked_query(query)
         order = parse_sort(sort)
     except SearchError as exc:
         raise HTTPException(400, str(exc)) from exc
     page = await web.query.list_issues(
         query_pb2.ListIssuesRequest(
-            project_id=project.id, status=status, sort=order, limit=limit, cursor=cursor
+            project_id=project.id, query=search, sort=order, limit=limit, cursor=cursor
         )
     )
     base = base_url(request, web)
@@ -88,35 +89,13 @@ async def issue_details(request: Request, web: WebContext, project: Project, iss
     body["stats"] = {"24h": serializers.volume_points(volume)}
     body["tags"] = serializers.tags_json(tags, with_values=False)
     body["userReportCount"] = await issue_report_count(web.pool, project.id, issue_id)
+    body["activity"] = await issue_activity(web, project.id, issue.id)
     return body
 
 
 @router.get("/issues/{issue_id}/")
 @router.get("/organizations/{org_slug}/issues/{issue_id}/")
 async def get_issue(request: Request, ref: IssueDep, web: Web) -> dict[str, Any]:
-    return await issue_details(request, web, ref.project, ref.issue_id)
-
-
-async def requested_status(request: Request) -> IssueStatusName:
-    """The ``status`` of a ``PUT /issues/{id}/`` JSON body; 400 for anything else."""
-    try:
-        body = await request.json()
-    except ValueError as exc:
-        raise HTTPException(400, "the body must be a JSON object") from exc
-    value = body.get("status") if isinstance(body, dict) else None
-    status = ISSUE_STATUSES.get(value) if isinstance(value, str) else None
-    if status is None:
-        raise HTTPException(400, f"status must be one of {', '.join(ISSUE_STATUSES)}")
-    return status
-
-
-@router.put("/issues/{issue_id}/")
-@router.put("/organizations/{org_slug}/issues/{issue_id}/")
-async def update_issue(request: Request, ref: IssueDep, web: Web) -> dict[str, Any]:
-    """Resolve, unresolve or ignore an issue; answers with the updated issue."""
-    status = await requested_status(request)
-    if not await set_issue_status(web.pool, ref.project.id, ref.issue_id, status):
-        raise HTTPException(404, NOT_FOUND)
     return await issue_details(request, web, ref.project, ref.issue_id)
 
 

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 
 from faultline_core.storage.postgres.tenancy import Project, TokenUser
 from faultline_web import keystore, serializers
+from faultline_web.api import grouping
 from faultline_web.api.issues import base_url
 from faultline_web.context import WebContext
 from faultline_web.deps import NOT_FOUND, CurrentUser, ProjectDep, Web
@@ -201,15 +202,21 @@ async def update_key(
 
 @router.get("/projects/{org_slug}/{project_slug}/")
 async def get_project(project: ProjectDep, web: Web) -> dict[str, Any]:
-    return project_json(project, await keystore.get_quotas(web.pool, project.id))
+    """The project with its quotas and grouping settings (see :mod:`.grouping`)."""
+    body = project_json(project, await keystore.get_quotas(web.pool, project.id))
+    return {**body, **await grouping.project_grouping_json(web.pool, project.id)}
 
 
 @router.put("/projects/{org_slug}/{project_slug}/")
 async def update_project(
     request: Request, project: ProjectDep, web: Web, user: CurrentUser
 ) -> dict[str, Any]:
-    """Change the project's event quotas (other project fields are not editable here)."""
+    """Change the project's event quotas and grouping settings (``groupingConfig``,
+    ``fingerprintingRules``, ``groupingEnhancements``); other fields are not editable."""
     await require_manager(web, user, project)
-    changes = quota_changes(await json_object(request))
+    body = await json_object(request)
+    changes = quota_changes(body)
+    grouping_changes = grouping.grouping_changes(body)  # all validated before any write
     await keystore.set_quotas(web.pool, project.id, changes)
-    return project_json(project, await keystore.get_quotas(web.pool, project.id))
+    await grouping.save_grouping(web.pool, project.id, grouping_changes)
+    return await get_project(project, web)

@@ -7,7 +7,7 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from faultline.v1 import query_pb2
 from faultline_core.storage.postgres.tenancy import Project
@@ -22,62 +22,21 @@ from faultline_web.deps import (
 )
 from faultline_web.eventdata import load_event_data
 from faultline_web.query_client import QueryError
-from faultline_web.search import SearchError, parse_sort
-from faultline_web.store import ISSUE_STATUSES, accessible_projects, set_issue_status
-from faultline_web.ui import views
+from faultline_web.ui import issue_list, views
 from faultline_web.ui.attachments_view import event_attachment_rows
 from faultline_web.ui.event_view import event_view
 from faultline_web.ui.feedback_view import issue_feedback
-from faultline_web.ui.forms import check_csrf, read_form
+from faultline_web.ui.grouping_view import event_grouping
+from faultline_web.ui.lifecycle_view import activity_rows, status_buttons
 from faultline_web.ui.render import render, render_error
 from faultline_web.ui.session_routes import login_redirect
 
 router = APIRouter(include_in_schema=False)
 
-STATUS_FILTERS: dict[str, query_pb2.IssueStatus] = {
-    "unresolved": query_pb2.ISSUE_STATUS_UNRESOLVED,
-    "resolved": query_pb2.ISSUE_STATUS_RESOLVED,
-    "ignored": query_pb2.ISSUE_STATUS_IGNORED,
-    "all": query_pb2.ISSUE_STATUS_UNSPECIFIED,
-}
-
-
 def issues_url(project: Project, **params: str) -> str:
     path = f"/{project.organization_slug}/{project.slug}/issues/"
     query = {name: value for name, value in params.items() if value}
     return path + (f"?{urlencode(query)}" if query else "")
-
-
-async def list_context(
-    web: WebContext, signed_in: SessionUser, project: Project, status: str, sort: str,
-    cursor: str,
-) -> dict[str, object]:
-    status_filter = STATUS_FILTERS.get(status)
-    if status_filter is None:
-        raise HTTPException(400, f"status must be one of {', '.join(STATUS_FILTERS)}")
-    try:
-        order = parse_sort(sort)
-    except SearchError as exc:
-        raise HTTPException(400, str(exc)) from exc
-    request = query_pb2.ListIssuesRequest(
-        project_id=project.id, status=status_filter, sort=order, limit=25, cursor=cursor
-    )
-    page, projects = await asyncio.gather(
-        web.query.list_issues(request), accessible_projects(web.pool, signed_in.user)
-    )
-    next_url = issues_url(project, status=status, sort=sort, cursor=page.next_cursor)
-    return {
-        "project": project,
-        "projects": [(p, issues_url(p), p.id == project.id) for p in projects],
-        "issues": [views.issue_row(issue, issues_url(project) + f"{issue.id}/")
-                   for issue in page.issues],
-        "status_links": [(name.title(), issues_url(project, status=name, sort=sort),
-                          name == status) for name in STATUS_FILTERS],
-        "sort_links": [(label, issues_url(project, status=status, sort=name), name == sort)
-                       for name, label in views.SORT_LABELS.items()],
-        "next_url": next_url if page.next_cursor else "",
-        "first_url": issues_url(project, status=status, sort=sort) if cursor else "",
-    }
 
 
 @router.get("/{org_slug}/{project_slug}/issues/")
@@ -89,16 +48,19 @@ async def issue_list_page(
     project_slug: str,
     status: str = "unresolved",
     sort: str = "date",
+    query: Annotated[str, Query(max_length=2000)] = "",
     cursor: Annotated[str, Query(max_length=1000)] = "",
 ) -> Response:
+    """The issue list: status tabs, a search box (Sentry's syntax) and sorts."""
     if signed_in is None:
         return login_redirect(request)
     try:
         project = await accessible_project(web, signed_in.user, org_slug, project_slug)
-        context = await list_context(web, signed_in, project, status, sort, cursor)
+        context, code = await issue_list.list_context(
+            web, signed_in, project, status, sort, query, cursor)
     except HTTPException as exc:
         return render_error(request, exc.status_code, str(exc.detail), signed_in)
-    return render(request, "issues.html", context, signed_in)
+    return render(request, "issues.html", context, signed_in, status_code=code)
 
 
 async def page_issue(
@@ -136,7 +98,9 @@ async def detail_context(web: WebContext, project: Project, issue_id: int) -> di
         "short_id": views.issue_short_id(project, issue.id),
         "list_url": base,
         "status_url": f"{base}{issue.id}/status/",
-        "statuses": list(ISSUE_STATUSES),
+        "status_buttons": status_buttons(),
+        "activity": await activity_rows(web, project.id, issue.id),
+        "comment_url": f"{base}{issue.id}/comments/",
         "chart": views.volume_chart(volume),
         "tags": views.tag_rows(tags),
         "feedback": await issue_feedback(web, project.id, issue_id),
@@ -144,6 +108,7 @@ async def detail_context(web: WebContext, project: Project, issue_id: int) -> di
         "event_time": views.event_time(event) if event else None,
         "attachments": await event_attachment_rows(
             web, project, event.event_id if event else None),
+        "grouping": await event_grouping(web, project, event),
     }
 
 
@@ -160,25 +125,3 @@ async def issue_page(
     except HTTPException as exc:
         return render_error(request, exc.status_code, str(exc.detail), signed_in)
     return render(request, "issue.html", context, signed_in)
-
-
-@router.post("/{org_slug}/{project_slug}/issues/{issue_id}/status/")
-async def change_status(
-    request: Request, web: Web, signed_in: OptionalSessionUser,
-    org_slug: str, project_slug: str, issue_id: str,
-) -> Response:
-    """The status buttons: a CSRF-checked form post, then back to the issue page."""
-    if signed_in is None:
-        return login_redirect(request)
-    try:
-        form = await read_form(request)
-        check_csrf(request, signed_in, form)
-        status = ISSUE_STATUSES.get(form.get("status", ""))
-        if status is None:
-            raise HTTPException(400, f"status must be one of {', '.join(ISSUE_STATUSES)}")
-        project, numeric_id = await page_issue(web, signed_in, org_slug, project_slug, issue_id)
-        if not await set_issue_status(web.pool, project.id, numeric_id, status):
-            raise HTTPException(404, NOT_FOUND)
-    except HTTPException as exc:
-        return render_error(request, exc.status_code, str(exc.detail), signed_in)
-    return RedirectResponse(f"{issues_url(project)}{numeric_id}/", status_code=303)

@@ -9,7 +9,7 @@ from faultline.v1 import query_pb2
 from faultline_core.storage.postgres.tenancy import Project
 from faultline_web import serializers
 
-SORT_LABELS = {"date": "Last seen", "new": "First seen", "freq": "Events"}
+SORT_LABELS = {"date": "Last seen", "new": "First seen", "freq": "Events", "user": "Users"}
 CHART_HEIGHT = 60
 BAR_WIDTH = 10
 

@@ -28,6 +28,8 @@ ALTER TABLE issues
     ADD COLUMN ignore_until_users_seen BIGINT,
     ADD COLUMN users_seen BIGINT NOT NULL DEFAULT 0,
     ADD COLUMN assignee_id BIGINT REFERENCES users(id) ON DELETE SET NULL;
+-- The issue list's "users" sort (keyset pagination on users_seen, then id).
+CREATE INDEX issues_project_users_seen ON issues (project_id, users_seen DESC, id DESC);
 
 -- The ledger: every counted event with what its issue's counters are made of. Rows from
 -- before this migration have NULL in the new columns.

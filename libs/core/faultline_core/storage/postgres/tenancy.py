@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
+from faultline_core.grouping import LATEST_GROUPING_CONFIG
 from faultline_core.passwords import hash_password
 from faultline_core.storage.postgres.pool import Pool
 
@@ -127,10 +128,12 @@ async def create_organization(conn: Conn, slug: str, name: str) -> int:
 async def create_project(
     conn: Conn, organization_id: int, slug: str, name: str, platform: str | None = None
 ) -> int:
+    # New projects group with the latest config; existing ones keep theirs (the column's
+    # default, v1, is only for rows that predate per-project configs).
     cur = await conn.execute(
-        "INSERT INTO projects (organization_id, slug, name, platform)"
-        " VALUES (%s, %s, %s, %s) RETURNING id",
-        (organization_id, slug, name, platform),
+        "INSERT INTO projects (organization_id, slug, name, platform, grouping_config)"
+        " VALUES (%s, %s, %s, %s, %s) RETURNING id",
+        (organization_id, slug, name, platform, LATEST_GROUPING_CONFIG),
     )
     row = await cur.fetchone()
     assert row is not None

@@ -1,0 +1,98 @@
+"""Micro-benchmark: normalise + group, events/s on one core.
+
+Builds a realistic ~5 KB sentry-python event (a chained Django-style exception with
+context lines, pre/post context and local variables, request, contexts, breadcrumbs and
+tags), then times ``normalize_event`` on the raw JSON bytes and ``compute_grouping``
+under each config. Every iteration uses a fresh event id and other line numbers, so
+nothing is served from a cache that a real stream would miss (names do repeat in a real
+stream, and the frame-name caches see that). Run: ``.venv/bin/python
+scripts/bench_grouping.py [--events N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+from faultline_core.grouping import GROUPING_CONFIGS, compute_grouping
+from faultline_core.normalize import normalize_event
+
+APP_FRAMES = [("shop.views", "checkout"), ("shop.orders", "place_order"),
+              ("shop.payments", "charge"), ("shop.gateway", "post")]
+LIB_FRAMES = [("django.core.handlers.exception", "inner"),
+              ("django.core.handlers.base", "_get_response"),
+              ("django.views.generic.base", "view"), ("django.views.generic.base", "dispatch"),
+              ("requests.api", "post"), ("requests.sessions", "request")]
+
+
+def _frame(module: str, function: str, lineno: int, in_app: bool) -> dict[str, Any]:
+    path = module.replace(".", "/") + ".py"
+    return {
+        "filename": path, "abs_path": f"/srv/app/{path}", "module": module,
+        "function": function, "lineno": lineno, "in_app": in_app,
+        "context_line": f"        result = {function}(request, order_id=order.id)",
+        "pre_context": ["    try:"],
+        "post_context": ["    except KeyError:"],
+        "vars": {"order_id": str(lineno), "request": "<WSGIRequest: POST '/checkout'>"},
+    }
+
+
+def make_event(seq: int) -> bytes:
+    """One ~5 KB event; ``seq`` varies the id, line numbers and values."""
+    frames = [_frame(m, f, 100 + i + seq % 7, False) for i, (m, f) in enumerate(LIB_FRAMES[:4])]
+    frames += [_frame(m, f, 20 + i + seq % 5, True) for i, (m, f) in enumerate(APP_FRAMES)]
+    frames += [_frame(m, f, 300 + i, False) for i, (m, f) in enumerate(LIB_FRAMES[4:])]
+    cause = {"type": "ConnectionError", "value": f"HTTPSConnectionPool: max retries ({seq})",
+             "module": "requests.exceptions", "stacktrace": {"frames": frames[-3:]},
+             "mechanism": {"type": "chained", "handled": True}}
+    event = {
+        "event_id": f"{seq:032x}", "timestamp": 1_700_000_000 + seq % 1000,
+        "platform": "python", "level": "error", "environment": "production",
+        "release": "shop@1.4.2", "server_name": "web-3", "transaction": "/checkout",
+        "exception": {"values": [cause, {
+            "type": "PaymentError", "value": f"payment for order {seq} failed",
+            "module": "shop.payments", "stacktrace": {"frames": frames},
+            "mechanism": {"type": "django", "handled": False}}]},
+        "request": {"url": "https://shop.example.com/checkout", "method": "POST",
+                    "headers": {"User-Agent": "Mozilla/5.0", "Accept": "text/html"},
+                    "query_string": f"order={seq}"},
+        "contexts": {"runtime": {"name": "CPython", "version": "3.11.6"},
+                     "os": {"name": "Linux"}, "trace": {"trace_id": f"{seq:032x}",
+                                                        "span_id": f"{seq:016x}"}},
+        "breadcrumbs": {"values": [{"category": "query", "message": f"SELECT {i}",
+                                    "timestamp": 1_700_000_000} for i in range(3)]},
+        "tags": {"tenant": "eu-1", "feature": "checkout-v2"},
+        "sdk": {"name": "sentry.python.django", "version": "2.19.0"},
+    }
+    return json.dumps(event).encode()
+
+
+def _rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:>10,.0f} events/s  ({seconds / count * 1e6:6.1f} µs/event)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    count = parser.parse_args().events
+    payloads = [make_event(seq) for seq in range(count)]
+    print(f"event size: {sum(map(len, payloads)) // count} bytes, {count} events, one core")
+
+    started = time.perf_counter()
+    datas = [normalize_event(1, f"{i:032x}", p, 1_700_000_001.0, None).data
+             for i, p in enumerate(payloads)]
+    normalise = time.perf_counter() - started
+    print(f"normalise only:        {_rate(count, normalise)}")
+    for config in sorted(GROUPING_CONFIGS):
+        started = time.perf_counter()
+        for data in datas:
+            compute_grouping(data, config)
+        group = time.perf_counter() - started
+        print(f"group {config} only:         {_rate(count, group)}")
+        print(f"normalise + group {config}:  {_rate(count, normalise + group)}")
+
+
+if __name__ == "__main__":
+    main()
