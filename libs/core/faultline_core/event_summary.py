@@ -84,7 +84,11 @@ def event_title_culprit_metadata(data: JsonDict, explicit_culprit: str | None) -
     """``title``, ``culprit`` and ``metadata`` the way Sentry derives them."""
     values = exception_values(data)
     last = values[-1] if values else None
-    frames = next((frames_of(v) for v in reversed(values) if frames_of(v)), [])
+    frames: list[JsonDict] = []
+    for value in reversed(values):  # the innermost exception that has frames
+        frames = frames_of(value)
+        if frames:
+            break
     if not values:
         frames = event_stacktrace_frames(data)
     frame = culprit_frame(frames)
@@ -141,6 +145,11 @@ def _mechanism_tags(data: JsonDict) -> dict[str, str]:
     return tags
 
 
+def _tag_text(value: object) -> str:
+    text = value if type(value) is str else str(value)
+    return text if len(text) <= MAX_TAG_VALUE else text[: MAX_TAG_VALUE - 3] + "..."
+
+
 def promoted_tags(
     data: JsonDict, event_tags: list[list[str]], user: UserInfo
 ) -> tuple[tuple[str, str], ...]:
@@ -158,13 +167,17 @@ def promoted_tags(
         "url": request.get("url"),
         "user": user.key,
     }
-    for name in ("browser", "os", "runtime"):
-        full, short = _context_tag(contexts, name)
-        promoted[name], promoted[f"{name}.name"] = full, short
+    for name, short_name in _CONTEXT_TAGS:
+        promoted[name], promoted[short_name] = _context_tag(contexts, name)
     promoted.update(_mechanism_tags(data))
     merged = {pair[0]: pair[1] for pair in event_tags}
-    merged.update({k: truncate(str(v), MAX_TAG_VALUE) for k, v in promoted.items() if v})
+    for key, value in promoted.items():
+        if value:
+            merged[key] = _tag_text(value)
     return tuple(sorted(merged.items()))
+
+
+_CONTEXT_TAGS = (("browser", "browser.name"), ("os", "os.name"), ("runtime", "runtime.name"))
 
 
 def flatten_contexts(contexts: JsonDict) -> tuple[tuple[str, str], ...]:

@@ -3,10 +3,11 @@ info and fingerprint (pure). Same conventions as :mod:`normalize_interfaces`."""
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from faultline_core.normalize_body import parse_body
-from faultline_core.normalize_interfaces import as_values, normalize_level
+from faultline_core.normalize_interfaces import LEVELS, as_values, normalize_level
 from faultline_core.normalize_values import (
     ErrorLog,
     JsonDict,
@@ -31,7 +32,16 @@ _MAX_BREADCRUMB_MESSAGE = 8192
 
 
 def _title_case_header(name: str) -> str:
+    # Services send the same few dozen header names with every event: cache those (only
+    # short names, so hostile ones cannot fill the cache with megabytes).
+    return _title_case_cached(name) if len(name) <= 64 else _title_case(name)
+
+
+def _title_case(name: str) -> str:
     return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
+
+
+_title_case_cached = lru_cache(maxsize=1024)(_title_case)
 
 
 def _split_url(request: JsonDict, raw: JsonDict) -> None:
@@ -53,6 +63,11 @@ def _joined_header_lists(headers: object) -> object:
     values with "," into one header value."""
     if not isinstance(headers, dict):
         return headers
+    for value in headers.values():
+        if type(value) is list:
+            break
+    else:
+        return headers  # nothing to join: no copy
     return {key: ",".join(to_text(v) for v in value if v is not None)
             if isinstance(value, list) else value for key, value in headers.items()}
 
@@ -67,8 +82,8 @@ def normalize_request(raw: object, errors: ErrorLog) -> JsonDict | None:
     method = string(raw.get("method"), "request.method", errors, 32)
     if method:
         request["method"] = method.upper()
-    for key, limit in (("url", _MAX_URL), ("fragment", _MAX_URL)):
-        text = string(raw.get(key), f"request.{key}", errors, limit)
+    for key, path in (("url", "request.url"), ("fragment", "request.fragment")):
+        text = string(raw.get(key), path, errors, _MAX_URL)
         if text:
             request[key] = text
     query = query_pairs(raw.get("query_string"), "request.query_string", errors)
@@ -152,15 +167,24 @@ def normalize_breadcrumb(raw: object, path: str, errors: ErrorLog) -> JsonDict |
             errors.invalid(f"{path}.timestamp", raw["timestamp"])
         else:
             crumb["timestamp"] = iso_timestamp(seconds)
-    crumb["type"] = string(raw.get("type"), f"{path}.type", errors, _MAX_SHORT) or "default"
-    category = string(raw.get("category"), f"{path}.category", errors, _MAX_SHORT)
+    crumb_type = raw.get("type")
+    if type(crumb_type) is not str or not crumb_type or len(crumb_type) > _MAX_SHORT:
+        crumb_type = string(crumb_type, f"{path}.type", errors, _MAX_SHORT) or "default"
+    crumb["type"] = crumb_type
+    category = raw.get("category")
+    if type(category) is not str or len(category) > _MAX_SHORT:
+        category = string(category, f"{path}.category", errors, _MAX_SHORT)
     if category:
         crumb["category"] = category
     message = raw.get("message")
     if message is not None:
         crumb["message"] = truncate(to_text(message), _MAX_BREADCRUMB_MESSAGE)
-    crumb["level"] = normalize_level(raw.get("level"), f"{path}.level", errors, "info")
-    data = mapping(raw.get("data"), f"{path}.data", errors)
+    level = raw.get("level")
+    crumb["level"] = level if level in LEVELS else normalize_level(
+        level, f"{path}.level", errors, "info")
+    data = raw.get("data")
+    if data is not None and type(data) is not dict:
+        data = mapping(data, f"{path}.data", errors)
     if data:
         crumb["data"] = data
     return crumb
@@ -171,11 +195,11 @@ def normalize_breadcrumbs(raw: object, errors: ErrorLog) -> JsonDict | None:
     if not values:
         return None
     start = max(0, len(values) - _MAX_BREADCRUMBS)  # the most recent ones matter
-    crumbs = [
-        normalize_breadcrumb(v, f"breadcrumbs.values.{start + i}", errors)
-        for i, v in enumerate(values[start:])
-    ]
-    kept = [c for c in crumbs if c is not None]
+    kept = []
+    for i, value in enumerate(values[start:], start):
+        crumb = normalize_breadcrumb(value, f"breadcrumbs.values.{i}", errors)
+        if crumb is not None:
+            kept.append(crumb)
     return {"values": kept} if kept else None
 
 

@@ -71,40 +71,89 @@ _FRAME_STRINGS = (
 )
 
 
+_FRAME_TEXT = _MAX_SHORT * 4
+_CONTEXT_TEXT = 1024
+
+
+def _is_short_text_list(value: object, limit: int) -> bool:
+    """A list of strings none of which needs truncating: kept as sent."""
+    if type(value) is not list:
+        return False
+    for item in value:  # noqa: SIM110  (a plain loop: all() over a generator is slower)
+        if type(item) is not str or len(item) > limit:
+            return False
+    return True
+
+
 def normalize_frame(raw: object, path: str, errors: ErrorLog) -> JsonDict | None:
+    """One stack frame. The common case (every value of the expected JSON type, nothing
+    to truncate) takes the inline checks; anything else goes through the lenient
+    coercers, which record the error. Paths are only formatted on that slow side."""
     if not isinstance(raw, dict):
         errors.invalid(path, raw)
         return None
     frame: JsonDict = {}
+    get = raw.get
     for key in _FRAME_STRINGS:
-        text = string(raw.get(key), f"{path}.{key}", errors, _MAX_SHORT * 4)
-        if text is not None:
-            frame[key] = text
+        value = get(key)
+        if value is None:
+            continue
+        if type(value) is str and len(value) <= _FRAME_TEXT:
+            frame[key] = value
+        else:
+            text = string(value, f"{path}.{key}", errors, _FRAME_TEXT)
+            if text is not None:
+                frame[key] = text
     if "filename" not in frame and "abs_path" in frame:
         frame["filename"] = frame["abs_path"]
     for key in ("lineno", "colno"):
-        number = integer(raw.get(key), f"{path}.{key}", errors)
+        value = get(key)
+        if value is None:
+            continue
+        if type(value) is int and 0 <= value <= _MAX_UINT32:
+            frame[key] = value
+            continue
+        number = integer(value, f"{path}.{key}", errors)
         # Stored as UInt32; anything outside that is not a real position anyway.
         if number is not None and not 0 <= number <= _MAX_UINT32:
             errors.invalid(f"{path}.{key}", number)
         elif number is not None:
             frame[key] = number
-    in_app = boolean(raw.get("in_app"), f"{path}.in_app", errors)
-    if in_app is not None:
+    in_app = get("in_app")
+    if in_app is True or in_app is False:
         frame["in_app"] = in_app
-    context_line = string(raw.get("context_line"), f"{path}.context_line", errors, 1024)
-    if context_line is not None:
+    elif in_app is not None:
+        flag = boolean(in_app, f"{path}.in_app", errors)
+        if flag is not None:
+            frame["in_app"] = flag
+    _frame_source(raw, frame, path, errors)
+    return frame
+
+
+def _frame_source(raw: JsonDict, frame: JsonDict, path: str, errors: ErrorLog) -> None:
+    """The frame's ``context_line``, ``pre_context``, ``post_context`` and ``vars``."""
+    context_line = raw.get("context_line")
+    if type(context_line) is str and len(context_line) <= _CONTEXT_TEXT:
         frame["context_line"] = context_line
+    elif context_line is not None:
+        text = string(context_line, f"{path}.context_line", errors, _CONTEXT_TEXT)
+        if text is not None:
+            frame["context_line"] = text
     for key in ("pre_context", "post_context"):
-        lines = string_list(raw.get(key), f"{path}.{key}", errors, 1024)
+        value = raw.get(key)
+        if value is None:
+            continue
+        lines = value if _is_short_text_list(value, _CONTEXT_TEXT) else string_list(
+            value, f"{path}.{key}", errors, _CONTEXT_TEXT)
         if lines:
             frame[key] = lines[-_MAX_CONTEXT_LINES:] if key == "pre_context" else lines[
                 :_MAX_CONTEXT_LINES
             ]
-    frame_vars = mapping(raw.get("vars"), f"{path}.vars", errors)
-    if frame_vars is not None:
+    frame_vars = raw.get("vars")
+    if type(frame_vars) is dict:
         frame["vars"] = frame_vars
-    return frame
+    elif frame_vars is not None:
+        errors.invalid(f"{path}.vars", frame_vars)
 
 
 def normalize_stacktrace(raw: object, path: str, errors: ErrorLog) -> JsonDict | None:
@@ -120,9 +169,14 @@ def normalize_stacktrace(raw: object, path: str, errors: ErrorLog) -> JsonDict |
         half = MAX_FRAMES // 2
         result["frames_omitted"] = [half, len(frames_raw) - half]
         frames_raw = frames_raw[:half] + frames_raw[-half:]
-    frames = [normalize_frame(f, f"{path}.frames.{i}", errors) for i, f in enumerate(frames_raw)]
-    result["frames"] = [f for f in frames if f is not None]
-    return result if result["frames"] else None
+    frames = []
+    prefix = f"{path}.frames."
+    for i, raw_frame in enumerate(frames_raw):
+        frame = normalize_frame(raw_frame, prefix + str(i), errors)
+        if frame is not None:
+            frames.append(frame)
+    result["frames"] = frames
+    return result if frames else None
 
 
 def normalize_mechanism(raw: object, path: str, errors: ErrorLog) -> JsonDict | None:

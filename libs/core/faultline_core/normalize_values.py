@@ -70,8 +70,8 @@ def string(value: object, path: str, errors: ErrorLog, limit: int = 8192) -> str
     """A string field; numbers are stringified, containers are dropped with an error."""
     if value is None:
         return None
-    if isinstance(value, str):
-        return truncate(value, limit)
+    if isinstance(value, str):  # truncate() inlined: this runs for most fields
+        return value if len(value) <= limit else value[: limit - 3] + "..."
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
@@ -224,7 +224,15 @@ def _parse_timestamp_text(text: str) -> float | None:
 
 def iso_timestamp(seconds: float) -> str:
     """``2024-01-02T03:04:05.123456Z`` for epoch seconds."""
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return iso_datetime(datetime.fromtimestamp(seconds, UTC))
+
+
+def iso_datetime(moment: datetime) -> str:
+    """``2024-01-02T03:04:05.123456Z`` for an aware UTC datetime."""
+    if moment.year < 1000:  # strftime does not zero-pad such years, isoformat would
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is a third faster than strftime, and identical for these years.
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 _PERCENT_PLACEHOLDER = re.compile(

@@ -20,10 +20,12 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
 from faultline_core.storage.postgres.pool import Pool
+from faultline_core.storage.postgres.project_locks import lock_projects_shared
 from faultline_core.storage.postgres.text import pg_text
 from faultline_processor import issue_counters, lifecycle
 from faultline_processor.event_record import EventRecord, RecordResult
 from faultline_processor.lifecycle import Transition
+from faultline_processor.redirects import follow_redirects
 
 # Sorted by the primary key so that two processors replaying overlapping batches take
 # the index locks in the same order. Empty optional values are stored as NULL.
@@ -94,6 +96,10 @@ async def record_events(pool: Pool, records: Sequence[EventRecord]) -> RecordRes
         return RecordResult([], 0)
     candidates = list(unique.values())
     async with pool.connection() as conn, conn.transaction():
+        # Shared: a regroup swapping a project's projection waits for this transaction.
+        await lock_projects_shared(conn, {r.project_id for r in candidates})
+        # An issue retired since the batch resolved it (merged, regrouped) has a redirect.
+        candidates = await follow_redirects(conn, candidates)
         inserted = await _insert_processed(conn, candidates)
         new = [r for r in candidates if (r.project_id, r.event_id) in inserted]
         if new:

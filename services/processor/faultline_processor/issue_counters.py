@@ -28,33 +28,32 @@ from psycopg.rows import dict_row
 from faultline_core.storage.postgres.text import pg_text
 from faultline_processor.event_record import EventRecord
 
+
+def _span_upsert(table: str, column: str, prefix: str) -> str:
+    """The upsert adding per-(issue, name) first/last seen and counts to ``table``, from
+    the arrays :func:`_span_params` builds under ``prefix``: environments and releases are
+    counted alike."""
+    return f"""
+    INSERT INTO {table} AS t (issue_id, {column}, first_seen, last_seen, times_seen)
+    SELECT * FROM unnest(%({prefix}_issue)s::bigint[], %({prefix}_name)s::text[],
+                         %({prefix}_first)s::timestamptz[], %({prefix}_last)s::timestamptz[],
+                         %({prefix}_n)s::bigint[]) AS u(issue_id, name, first_seen, last_seen, n)
+    ORDER BY issue_id, name
+    ON CONFLICT (issue_id, {column}) DO UPDATE SET
+        first_seen = least(t.first_seen, excluded.first_seen),
+        last_seen = greatest(t.last_seen, excluded.last_seen),
+        times_seen = t.times_seen + excluded.times_seen
+"""
+
+
 # Data-modifying CTEs: one round trip. Each input is aggregated per key beforehand (an
 # upsert cannot touch a row twice in one statement) and sorted, so concurrent batches take
 # the index locks in the same order. project_releases rows are only locked when a batch
 # moves their first appearance earlier: a plain DO UPDATE would lock the project's current
 # release for every batch and serialize all processors on it.
-_COUNT = """
-WITH envs AS (
-    INSERT INTO issue_environments AS t (issue_id, environment, first_seen, last_seen,
-                                         times_seen)
-    SELECT * FROM unnest(%(e_issue)s::bigint[], %(e_name)s::text[],
-                         %(e_first)s::timestamptz[], %(e_last)s::timestamptz[],
-                         %(e_n)s::bigint[]) AS u(issue_id, name, first_seen, last_seen, n)
-    ORDER BY issue_id, name
-    ON CONFLICT (issue_id, environment) DO UPDATE SET
-        first_seen = least(t.first_seen, excluded.first_seen),
-        last_seen = greatest(t.last_seen, excluded.last_seen),
-        times_seen = t.times_seen + excluded.times_seen
-), rels AS (
-    INSERT INTO issue_releases AS t (issue_id, release, first_seen, last_seen, times_seen)
-    SELECT * FROM unnest(%(r_issue)s::bigint[], %(r_name)s::text[],
-                         %(r_first)s::timestamptz[], %(r_last)s::timestamptz[],
-                         %(r_n)s::bigint[]) AS u(issue_id, name, first_seen, last_seen, n)
-    ORDER BY issue_id, name
-    ON CONFLICT (issue_id, release) DO UPDATE SET
-        first_seen = least(t.first_seen, excluded.first_seen),
-        last_seen = greatest(t.last_seen, excluded.last_seen),
-        times_seen = t.times_seen + excluded.times_seen
+_COUNT = f"""
+WITH envs AS ({_span_upsert("issue_environments", "environment", "e")}
+), rels AS ({_span_upsert("issue_releases", "release", "r")}
 ), new_releases AS (
     INSERT INTO project_releases (project_id, release, first_seen)
     SELECT * FROM unnest(%(p_project)s::bigint[], %(p_name)s::text[],

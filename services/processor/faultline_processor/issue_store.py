@@ -27,6 +27,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
 
 from faultline_core.storage.postgres.pool import Pool
+from faultline_core.storage.postgres.project_locks import lock_projects_shared
 from faultline_core.storage.postgres.text import pg_text
 from faultline_processor.event_ledger import record_events
 from faultline_processor.event_record import EventRecord, RecordResult
@@ -123,6 +124,8 @@ async def resolve_issues(
     if not firsts:
         return Resolution({}, frozenset())
     async with pool.connection() as conn, conn.transaction():
+        # Shared: a regroup swapping a project's projection waits for this transaction.
+        await lock_projects_shared(conn, {key[0] for key in firsts})
         known = await _existing_projects(conn, {key[0] for key in firsts})
         live = [seed for seed in firsts.values() if seed.project_id in known]
         unknown = frozenset({key[0] for key in firsts} - known)

@@ -3,67 +3,21 @@ merge and unmerge, grouping hashes, comments and the activity log.
 
 The logic lives in :mod:`lifecycle`, :mod:`merge` and :mod:`activity`; this class only
 validates the messages and converts results. Errors map to gRPC codes as in
-:mod:`servicer`: INVALID_ARGUMENT, NOT_FOUND (also for another project's ids),
+:mod:`rpc_status`: INVALID_ARGUMENT, NOT_FOUND (also for another project's ids),
 UNAVAILABLE for backend failures, INTERNAL otherwise.
 """
 
 from __future__ import annotations
 
-import functools
 import json
-import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
-
-import grpc
-import psycopg
 
 from faultline.v1 import query_pb2, query_pb2_grpc
 from faultline_core.storage.postgres.pool import Pool
 from faultline_query import activity, convert, lifecycle, merge
-from faultline_query.lifecycle_errors import Invalid, Missing
-
-log = logging.getLogger(__name__)
-
-Context = grpc.aio.ServicerContext[Any, Any]
-S = TypeVar("S")
-Req = TypeVar("Req")
-Resp = TypeVar("Resp")
-
-
-def _code_for(method: str, exc: Exception) -> tuple[grpc.StatusCode, str]:
-    if isinstance(exc, Invalid):
-        return grpc.StatusCode.INVALID_ARGUMENT, str(exc)
-    if isinstance(exc, Missing):
-        return grpc.StatusCode.NOT_FOUND, str(exc)
-    if isinstance(exc, psycopg.OperationalError | OSError):
-        log.warning("%s: storage backend failed", method, exc_info=exc)
-        return grpc.StatusCode.UNAVAILABLE, "a storage backend is unavailable"
-    log.error("%s failed", method, exc_info=exc)
-    return grpc.StatusCode.INTERNAL, "internal error"
-
-
-def rpc_errors(
-    handler: Callable[[S, Req, Context], Awaitable[Resp]],
-) -> Callable[[S, Req, Context], Coroutine[Any, Any, Resp]]:
-    """Turn the exceptions of a lifecycle handler into gRPC status codes."""
-
-    @functools.wraps(handler)
-    async def wrapper(self: S, request: Req, context: Context) -> Resp:
-        try:
-            return await handler(self, request, context)
-        except Exception as exc:
-            code, message = _code_for(handler.__name__, exc)
-        return await context.abort(code, message)
-
-    return wrapper
-
-
-def _positive(value: int, name: str) -> int:
-    if value <= 0:
-        raise Invalid(f"{name} must be a positive integer")
-    return value
+from faultline_query.lifecycle_errors import Invalid
+from faultline_query.rpc_status import Context, grpc_errors, positive
 
 
 def _details(message: query_pb2.StatusDetails) -> lifecycle.Details:
@@ -91,6 +45,7 @@ def _update(request: query_pb2.UpdateIssuesRequest) -> lifecycle.Update:
 
 
 def activity_message(row: activity.ActivityRow) -> query_pb2.Activity:
+    """An activity row as its proto message (no user: 0 and an empty email)."""
     return query_pb2.Activity(
         id=row.id, issue_id=row.issue_id, type=row.type,
         data_json=json.dumps(row.data, sort_keys=True), user_id=row.user_id or 0,
@@ -104,11 +59,11 @@ class LifecycleRpcs(query_pb2_grpc.QueryServiceServicer):
     _pool: Pool
     _clock: Callable[[], datetime]
 
-    @rpc_errors
+    @grpc_errors
     async def UpdateIssues(
         self, request: query_pb2.UpdateIssuesRequest, context: Context
     ) -> query_pb2.UpdateIssuesResponse:
-        project_id = _positive(request.project_id, "project_id")
+        project_id = positive(request.project_id, "project_id")
         outcome = await lifecycle.update_issues(
             self._pool, project_id, list(request.issue_ids), _update(request),
             request.acting_user_id, self._clock(),
@@ -122,36 +77,36 @@ class LifecycleRpcs(query_pb2_grpc.QueryServiceServicer):
             substatus=outcome.substatus or "",
         )
 
-    @rpc_errors
+    @grpc_errors
     async def MergeIssues(
         self, request: query_pb2.MergeIssuesRequest, context: Context
     ) -> query_pb2.MergeIssuesResponse:
-        project_id = _positive(request.project_id, "project_id")
+        project_id = positive(request.project_id, "project_id")
         result = await merge.merge_issues(
             self._pool, project_id, list(request.issue_ids), request.acting_user_id
         )
         return query_pb2.MergeIssuesResponse(parent_id=result.parent_id,
                                              child_ids=result.child_ids)
 
-    @rpc_errors
+    @grpc_errors
     async def UnmergeHashes(
         self, request: query_pb2.UnmergeHashesRequest, context: Context
     ) -> query_pb2.UnmergeHashesResponse:
-        project_id = _positive(request.project_id, "project_id")
-        issue_id = _positive(request.issue_id, "issue_id")
+        project_id = positive(request.project_id, "project_id")
+        issue_id = positive(request.issue_id, "issue_id")
         result = await merge.unmerge_hashes(
             self._pool, project_id, issue_id, list(request.hashes), request.acting_user_id
         )
         return query_pb2.UnmergeHashesResponse(source_id=result.source_id,
                                                destination_id=result.destination_id)
 
-    @rpc_errors
+    @grpc_errors
     async def ListHashes(
         self, request: query_pb2.ListHashesRequest, context: Context
     ) -> query_pb2.ListHashesResponse:
-        project_id = _positive(request.project_id, "project_id")
+        project_id = positive(request.project_id, "project_id")
         rows = await merge.list_hashes(
-            self._pool, project_id, _positive(request.issue_id, "issue_id")
+            self._pool, project_id, positive(request.issue_id, "issue_id")
         )
         return query_pb2.ListHashesResponse(hashes=[
             query_pb2.GroupHash(hash=row.hash, latest_event_id=row.latest_event_id,
@@ -159,24 +114,24 @@ class LifecycleRpcs(query_pb2_grpc.QueryServiceServicer):
             for row in rows
         ])
 
-    @rpc_errors
+    @grpc_errors
     async def AddComment(
         self, request: query_pb2.AddCommentRequest, context: Context
     ) -> query_pb2.Activity:
-        project_id = _positive(request.project_id, "project_id")
+        project_id = positive(request.project_id, "project_id")
         row = await activity.add_comment(
-            self._pool, project_id, _positive(request.issue_id, "issue_id"), request.text,
+            self._pool, project_id, positive(request.issue_id, "issue_id"), request.text,
             request.acting_user_id,
         )
         return activity_message(row)
 
-    @rpc_errors
+    @grpc_errors
     async def ListActivity(
         self, request: query_pb2.ListActivityRequest, context: Context
     ) -> query_pb2.ListActivityResponse:
-        project_id = _positive(request.project_id, "project_id")
+        project_id = positive(request.project_id, "project_id")
         rows = await activity.list_activity(
-            self._pool, project_id, _positive(request.issue_id, "issue_id"),
+            self._pool, project_id, positive(request.issue_id, "issue_id"),
             request.limit or activity.DEFAULT_LIMIT,
         )
         return query_pb2.ListActivityResponse(activities=[activity_message(r) for r in rows])

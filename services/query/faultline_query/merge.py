@@ -21,45 +21,17 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
 from faultline_core.storage.postgres.pool import Pool
+from faultline_core.storage.postgres.recount import recount_issues
 from faultline_query import activity
 from faultline_query.lifecycle import lock_issues
 from faultline_query.lifecycle_errors import Invalid, Missing
 
 MAX_HASHES = 100
 
-# Each statement takes (issue id, project id) and rebuilds one counter from the ledger.
-_RECOMPUTE = (
-    """UPDATE issues i SET times_seen = a.n,
-        first_seen = coalesce(a.first_seen, i.first_seen),
-        last_seen = coalesce(a.last_seen, i.last_seen)
-    FROM (SELECT count(*) AS n, min(timestamp) AS first_seen, max(timestamp) AS last_seen
-          FROM processed_events WHERE issue_id = %(issue)s AND project_id = %(project)s) a
-    WHERE i.id = %(issue)s""",
-    "DELETE FROM issue_users WHERE issue_id = %(issue)s",
-    """INSERT INTO issue_users (issue_id, user_key)
-    SELECT DISTINCT %(issue)s, user_key FROM processed_events
-    WHERE issue_id = %(issue)s AND project_id = %(project)s
-      AND user_key IS NOT NULL AND user_key <> ''""",
-    """UPDATE issues SET users_seen =
-        (SELECT count(*) FROM issue_users WHERE issue_id = %(issue)s)
-    WHERE id = %(issue)s""",
-    "DELETE FROM issue_environments WHERE issue_id = %(issue)s",
-    """INSERT INTO issue_environments (issue_id, environment, first_seen, last_seen, times_seen)
-    SELECT %(issue)s, environment, min(timestamp), max(timestamp), count(*)
-    FROM processed_events WHERE issue_id = %(issue)s AND project_id = %(project)s
-      AND environment IS NOT NULL GROUP BY environment""",
-    "DELETE FROM issue_releases WHERE issue_id = %(issue)s",
-    """INSERT INTO issue_releases (issue_id, release, first_seen, last_seen, times_seen)
-    SELECT %(issue)s, release, min(timestamp), max(timestamp), count(*)
-    FROM processed_events WHERE issue_id = %(issue)s AND project_id = %(project)s
-      AND release IS NOT NULL AND release <> '' GROUP BY release""",
-)
-
-
 async def recompute_counters(conn: AsyncConnection[Any], project_id: int, issue_id: int) -> None:
-    """Rebuild the issue's counters from its ledger rows (the issue must be locked)."""
-    for statement in _RECOMPUTE:
-        await conn.execute(statement, {"issue": issue_id, "project": project_id})
+    """Rebuild the issue's counters from its ledger rows (the issue must be locked); the
+    statements are shared with regrouping (``faultline_core...recount``)."""
+    await recount_issues(conn, project_id, [issue_id])
 
 
 @dataclass(frozen=True)

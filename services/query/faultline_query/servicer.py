@@ -5,35 +5,32 @@ every ClickHouse query filters on it first. An issue-scoped request for an issue
 not in the project answers NOT_FOUND, exactly as for an issue that does not exist, so
 one tenant cannot even learn that another tenant's ids exist.
 
-Errors: INVALID_ARGUMENT for malformed requests, NOT_FOUND for missing objects,
-UNAVAILABLE when PostgreSQL or ClickHouse fails, INTERNAL (with a generic message, the
-details only in the log) for anything unexpected. No stack trace ever reaches a client.
+Errors map to gRPC status codes in one place, :mod:`rpc_status`: no stack trace ever
+reaches a client.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
-import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple, TypeVar
-
-import grpc
-import psycopg
+from typing import NamedTuple
 
 from faultline.v1 import query_pb2
 from faultline_core.storage.clickhouse.base import ClickHouse
-from faultline_core.storage.clickhouse.normalize import ClickHouseError
 from faultline_core.storage.postgres.pool import Pool
 from faultline_query import convert, issues, logs, merge, search, sql
 from faultline_query.lifecycle_rpcs import LifecycleRpcs
+from faultline_query.rpc_status import (
+    Context,
+    InvalidArgument,
+    NotFound,
+    grpc_errors,
+    positive,
+)
 from faultline_query.volume import INTERVAL_STEP, fill_buckets, volume_window
 
-log = logging.getLogger(__name__)
-
-Context = grpc.aio.ServicerContext[Any, Any]
 Clock = Callable[[], datetime]
 
 DEFAULT_TOP_N = 10
@@ -41,60 +38,10 @@ MAX_TOP_N = 100
 MAX_TAG_KEYS = 50
 MAX_TAG_KEY_LENGTH = 200
 _EVENT_ID = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
-# A backend failure is the backend's fault, not the caller's: the client may retry.
-BACKEND_ERRORS: tuple[type[Exception], ...] = (psycopg.OperationalError, ClickHouseError, OSError)
-
-
-class InvalidArgument(Exception):
-    """The request is malformed; the message is safe to show to the caller."""
-
-
-class NotFound(Exception):
-    """The object does not exist in the request's project; the message is safe to show."""
-
-
-S = TypeVar("S")
-Req = TypeVar("Req")
-Resp = TypeVar("Resp")
-
-
-def grpc_errors(
-    handler: Callable[[S, Req, Context], Awaitable[Resp]],
-) -> Callable[[S, Req, Context], Coroutine[Any, Any, Resp]]:
-    """Turn the exceptions of a handler into gRPC status codes with safe messages."""
-
-    @functools.wraps(handler)
-    async def wrapper(self: S, request: Req, context: Context) -> Resp:
-        try:
-            return await handler(self, request, context)
-        except Exception as exc:
-            code, message = _status_for(handler.__name__, exc)
-        # abort() raises: the call ends with this status and message.
-        return await context.abort(code, message)
-
-    return wrapper
-
-
-def _status_for(method: str, exc: Exception) -> tuple[grpc.StatusCode, str]:
-    if isinstance(exc, InvalidArgument | issues.InvalidCursor):
-        return grpc.StatusCode.INVALID_ARGUMENT, str(exc)
-    if isinstance(exc, NotFound):
-        return grpc.StatusCode.NOT_FOUND, str(exc)
-    if isinstance(exc, BACKEND_ERRORS):
-        log.warning("%s: storage backend failed", method, exc_info=exc)
-        return grpc.StatusCode.UNAVAILABLE, "a storage backend is unavailable"
-    log.error("%s failed", method, exc_info=exc)
-    return grpc.StatusCode.INTERNAL, "internal error"
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _positive(value: int, name: str) -> int:
-    if value <= 0:
-        raise InvalidArgument(f"{name} must be a positive integer")
-    return value
 
 
 def _event_id_hex(value: str) -> str:
@@ -186,7 +133,7 @@ class QueryServicer(LifecycleRpcs):
     async def ListIssues(
         self, request: query_pb2.ListIssuesRequest, context: Context
     ) -> query_pb2.ListIssuesResponse:
-        project_id = _positive(request.project_id, "project_id")
+        project_id = positive(request.project_id, "project_id")
         options = _list_options(request)
         page_request = search.PageRequest(
             project_id, options.sort, options.status, options.limit, options.cursor,
@@ -207,8 +154,8 @@ class QueryServicer(LifecycleRpcs):
     async def GetIssue(
         self, request: query_pb2.GetIssueRequest, context: Context
     ) -> query_pb2.Issue:
-        project_id = _positive(request.project_id, "project_id")
-        issue = await self._issue(project_id, _positive(request.issue_id, "issue_id"))
+        project_id = positive(request.project_id, "project_id")
+        issue = await self._issue(project_id, positive(request.issue_id, "issue_id"))
         users = await self._user_counts(project_id, [issue.id])
         return convert.issue_message(issue, users.get(issue.id, 0))
 
@@ -216,7 +163,7 @@ class QueryServicer(LifecycleRpcs):
     async def GetEvent(
         self, request: query_pb2.GetEventRequest, context: Context
     ) -> query_pb2.Event:
-        project_id = _positive(request.project_id, "project_id")
+        project_id = positive(request.project_id, "project_id")
         event_id = _event_id_hex(request.event_id)
         rows = await self._clickhouse.query(*sql.event_by_id(project_id, event_id))
         if not rows:
@@ -232,8 +179,8 @@ class QueryServicer(LifecycleRpcs):
     async def LatestEvent(
         self, request: query_pb2.LatestEventRequest, context: Context
     ) -> query_pb2.Event:
-        project_id = _positive(request.project_id, "project_id")
-        issue = await self._issue(project_id, _positive(request.issue_id, "issue_id"))
+        project_id = positive(request.project_id, "project_id")
+        issue = await self._issue(project_id, positive(request.issue_id, "issue_id"))
         scope = sql.IssueEvents(issue.id, issue.hashes)
         rows = await self._clickhouse.query(*sql.latest_event(project_id, scope))
         if not rows:
@@ -256,7 +203,7 @@ class QueryServicer(LifecycleRpcs):
     async def EventVolume(
         self, request: query_pb2.EventVolumeRequest, context: Context
     ) -> query_pb2.EventVolumeResponse:
-        project_id = _positive(request.project_id, "project_id")
+        project_id = positive(request.project_id, "project_id")
         span, interval = _volume_shape(request)
         group_id = await self._issue_scope(project_id, request.issue_id)
         window = volume_window(self._clock(), span, interval)
@@ -275,7 +222,7 @@ class QueryServicer(LifecycleRpcs):
     async def TagBreakdown(
         self, request: query_pb2.TagBreakdownRequest, context: Context
     ) -> query_pb2.TagBreakdownResponse:
-        project_id = _positive(request.project_id, "project_id")
+        project_id = positive(request.project_id, "project_id")
         keys = _tag_keys(request.keys)
         top_n = _in_range(request.top_n, DEFAULT_TOP_N, MAX_TOP_N, "top_n")
         group_id = await self._issue_scope(project_id, request.issue_id)
@@ -289,7 +236,7 @@ class QueryServicer(LifecycleRpcs):
     async def SearchLogs(
         self, request: query_pb2.SearchLogsRequest, context: Context
     ) -> query_pb2.SearchLogsResponse:
-        _positive(request.project_id, "project_id")
+        positive(request.project_id, "project_id")
         try:
             search = logs.log_search(request, self._clock())
         except logs.InvalidSearch as exc:

@@ -28,6 +28,11 @@ _INT_DETAILS = {
 MAX_COUNT = 10**12
 
 
+def is_issue_id(text: str) -> bool:
+    """Whether ``text`` is a positive id that fits PostgreSQL's BIGINT."""
+    return text.isascii() and text.isdigit() and 0 < int(text) < 2**63
+
+
 class BodyError(ValueError):
     """The body is not a valid update; the message is the 400's ``detail``."""
 
@@ -90,7 +95,7 @@ def _assignee(value: Any) -> Assignee:
         return Assignee()
     if isinstance(value, str) and value.startswith("user:"):
         digits = value.removeprefix("user:")
-        if digits.isascii() and digits.isdigit() and 0 < int(digits) < 2**63:
+        if is_issue_id(digits):
             return Assignee(user_id=int(digits))
     elif isinstance(value, str) and "@" in value and len(value) <= 320:
         return Assignee(email=value)

@@ -9,12 +9,9 @@ and the first event already groups with the rules (no waiting out the cache TTL)
 from __future__ import annotations
 
 import math
-from typing import Any
-
-import sentry_sdk
 
 from tests.integration.allinone import AllInOne, wait_for
-from tests.integration.sdk.test_rate_limits import fresh_project
+from tests.integration.sdk.projects import fresh_project, project_issues, sdk_scope
 
 RULES = (
     "# arithmetic failures are one problem, wherever they happen\n"
@@ -32,29 +29,15 @@ def growth(rate: float) -> float:
 
 
 def send_two_different_errors(dsn: str) -> None:
-    client = sentry_sdk.Client(dsn=dsn, default_integrations=False)
-    try:
-        with sentry_sdk.isolation_scope() as scope:
-            scope.set_client(client)
-            try:
-                average(10, 0)
-            except ZeroDivisionError as exc:
-                scope.capture_exception(exc)
-            try:
-                growth(10_000.0)
-            except OverflowError as exc:
-                scope.capture_exception(exc)
-        client.flush(timeout=20)
-    finally:
-        client.close(timeout=20)
-
-
-def project_issues(aio: AllInOne, slug: str) -> list[dict[str, Any]]:
-    response = aio.api(f"/api/0/projects/default/{slug}/issues/",
-                       params={"query": "", "limit": 100})
-    response.raise_for_status()
-    issues: list[dict[str, Any]] = response.json()
-    return issues
+    with sdk_scope(dsn) as scope:
+        try:
+            average(10, 0)
+        except ZeroDivisionError as exc:
+            scope.capture_exception(exc)
+        try:
+            growth(10_000.0)
+        except OverflowError as exc:
+            scope.capture_exception(exc)
 
 
 def test_a_fingerprint_rule_set_through_the_api_merges_two_errors(aio: AllInOne) -> None:

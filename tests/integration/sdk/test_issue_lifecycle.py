@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import sentry_sdk
-
 from tests.integration.allinone import AllInOne, wait_for
-from tests.integration.sdk.test_rate_limits import FreshProject, fresh_project
-
-ORG = "default"
+from tests.integration.sdk.projects import (
+    ORG,
+    FreshProject,
+    fresh_project,
+    project_issues,
+    sdk_scope,
+)
 
 
 class AlphaLifecycleError(Exception):
@@ -35,21 +37,15 @@ def raise_beta() -> None:
 
 def capture(dsn: str, release: str, *raisers: Any) -> list[str]:
     """Report each raiser's exception with the SDK's own transport; their event ids."""
-    client = sentry_sdk.Client(dsn=dsn, release=release, default_integrations=False)
     ids: list[str] = []
-    try:
-        with sentry_sdk.isolation_scope() as scope:
-            scope.set_client(client)
-            for raiser in raisers:
-                try:
-                    raiser()
-                except Exception as exc:  # noqa: BLE001 (any of the test's errors)
-                    event_id = scope.capture_exception(exc)
-                    assert event_id is not None
-                    ids.append(event_id)
-        client.flush(timeout=20)
-    finally:
-        client.close(timeout=20)
+    with sdk_scope(dsn, release=release) as scope:
+        for raiser in raisers:
+            try:
+                raiser()
+            except Exception as exc:  # noqa: BLE001 (any of the test's errors)
+                event_id = scope.capture_exception(exc)
+                assert event_id is not None
+                ids.append(event_id)
     return ids
 
 
@@ -60,9 +56,7 @@ def api_json(aio: AllInOne, path: str, method: str = "GET", **kwargs: Any) -> An
 
 
 def issues_by_title(aio: AllInOne, project: FreshProject) -> dict[str, dict[str, Any]]:
-    path = f"/api/0/projects/{ORG}/{project.slug}/issues/"
-    body = api_json(aio, path, params={"query": "", "limit": 100})
-    return {issue["title"].split(":")[0]: issue for issue in body}
+    return {issue["title"].split(":")[0]: issue for issue in project_issues(aio, project.slug)}
 
 
 def issue(aio: AllInOne, issue_id: str) -> dict[str, Any]:

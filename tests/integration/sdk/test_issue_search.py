@@ -9,10 +9,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 import pytest
-import sentry_sdk
 
 from tests.integration.allinone import AllInOne, wait_for
-from tests.integration.sdk.test_rate_limits import FreshProject, fresh_project
+from tests.integration.sdk.projects import (
+    FreshProject,
+    fresh_project,
+    project_issues,
+    sdk_scope,
+)
 
 
 class SearchAlphaError(Exception):
@@ -60,33 +64,19 @@ SEARCHES: dict[str, set[str]] = {
 
 def report(dsn: str, item: Report, times: int = 1) -> None:
     """Send one issue's events with the SDK's own transport, then flush."""
-    client = sentry_sdk.Client(dsn=dsn, default_integrations=False,
-                               environment=item.environment, release=item.release)
-    try:
-        with sentry_sdk.isolation_scope() as scope:
-            scope.set_client(client)
-            scope.set_tag("feature", item.feature)
-            scope.set_user({"id": item.key, "email": item.email})
-            scope.set_level(item.level)
-            for _ in range(times):
-                if item.key == "gamma":
-                    scope.capture_message("disk quota exceeded on node-7", level="fatal")
-                    continue
-                error = SearchAlphaError if item.key == "alpha" else SearchBetaError
-                try:
-                    raise error(f"{item.key} failed")
-                except Exception as exc:
-                    scope.capture_exception(exc)
-        client.flush(timeout=20)
-    finally:
-        client.close(timeout=20)
-
-
-def search(aio: AllInOne, project: FreshProject, query: str) -> list[dict[str, object]]:
-    response = aio.api(f"/api/0/projects/default/{project.slug}/issues/",
-                       params={"query": query, "limit": 100})
-    assert response.status_code == 200, response.text
-    return list(response.json())
+    with sdk_scope(dsn, environment=item.environment, release=item.release) as scope:
+        scope.set_tag("feature", item.feature)
+        scope.set_user({"id": item.key, "email": item.email})
+        scope.set_level(item.level)
+        for _ in range(times):
+            if item.key == "gamma":
+                scope.capture_message("disk quota exceeded on node-7", level="fatal")
+                continue
+            error = SearchAlphaError if item.key == "alpha" else SearchBetaError
+            try:
+                raise error(f"{item.key} failed")
+            except Exception as exc:
+                scope.capture_exception(exc)
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +87,7 @@ def reported(aio: AllInOne) -> tuple[FreshProject, dict[str, str]]:
         report(project.dsn, item, times=2 if item.key == "alpha" else 1)
 
     def all_counted() -> dict[str, str] | None:
-        issues = search(aio, project, "")
+        issues = project_issues(aio, project.slug)
         if len(issues) != 3 or sum(int(str(issue["count"])) for issue in issues) != 4:
             return None
         keys = {"SearchAlphaError": "alpha", "SearchBetaError": "beta", "disk quota": "gamma"}
@@ -117,7 +107,7 @@ def test_search_selects_exactly_the_expected_issues(
     expected = {ids[key] for key in SEARCHES[query]}
 
     def found() -> set[str]:
-        return {str(issue["id"]) for issue in search(aio, project, query)}
+        return {str(issue["id"]) for issue in project_issues(aio, project.slug, query)}
 
     # The per-issue environment and release rows are written as the events are counted:
     # give them a moment, then the answer must be exact.
@@ -140,4 +130,4 @@ def test_users_sort_and_bad_search(
                   params={"query": "times_seen:>many"})
     assert bad.status_code == 400
     assert "whole number" in bad.json()["detail"]
-    assert set(ids.values()) == {str(issue["id"]) for issue in search(aio, project, "")}
+    assert set(ids.values()) == {str(issue["id"]) for issue in project_issues(aio, project.slug)}

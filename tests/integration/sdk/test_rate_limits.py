@@ -10,66 +10,22 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import time
-import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
-import sentry_sdk
-from psycopg.rows import dict_row
 
 from faultline_core.messages import decode_ingest_message
 from faultline_processor.items.registry import ITEM_HANDLERS
 from tests.integration.allinone import AllInOne, wait_for
 from tests.integration.sdk.node import node_binary, node_workdir
+from tests.integration.sdk.projects import aio_query, fresh_project, sdk_scope
 
 CAPTURED = 6
 ALLOWED = 2
 TOPIC = "ingest-events"
-
-
-def aio_pg_dsn(aio: AllInOne) -> str:
-    """The all-in-one's embedded PostgreSQL, from what it keeps in its data directory."""
-    root = aio.data_dir / "postgres"
-    password = (root / "superuser.password").read_text().strip()
-    port = (root / "cluster" / "postmaster.pid").read_text().splitlines()[3].strip()
-    return f"postgresql://faultline:{password}@127.0.0.1:{port}/faultline"
-
-
-def query(aio: AllInOne, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
-    with psycopg.connect(aio_pg_dsn(aio), row_factory=dict_row, autocommit=True) as conn:
-        return conn.execute(sql, params).fetchall()
-
-
-@dataclass(frozen=True)
-class FreshProject:
-    project_id: int
-    slug: str
-    dsn: str
-
-
-def fresh_project(aio: AllInOne) -> FreshProject:
-    """A new project with one key in the bootstrap organization."""
-    slug = f"quota-{uuid.uuid4().hex[:8]}"
-    public_key = secrets.token_hex(16)
-    with psycopg.connect(aio_pg_dsn(aio), row_factory=dict_row) as conn:
-        row = conn.execute(
-            "INSERT INTO projects (organization_id, slug, name)"
-            " SELECT id, %s, %s FROM organizations WHERE slug = 'default' RETURNING id",
-            (slug, slug),
-        ).fetchone()
-        assert row is not None
-        conn.execute(
-            "INSERT INTO project_keys (project_id, public_key, secret_key) VALUES (%s, %s, %s)",
-            (row["id"], public_key, secrets.token_hex(16)),
-        )
-    host = aio.url.partition("://")[2]
-    return FreshProject(int(row["id"]), slug, f"http://{public_key}@{host}/{row['id']}")
 
 
 def away_from_a_minute_boundary() -> None:
@@ -82,30 +38,24 @@ def away_from_a_minute_boundary() -> None:
 def capture_errors(dsn: str, count: int) -> None:
     """Report ``count`` exceptions in a row with the SDK's own HTTP transport, then flush
     (which sends the pending client report) and close."""
-    client = sentry_sdk.Client(dsn=dsn, default_integrations=False)
-    try:
-        with sentry_sdk.isolation_scope() as scope:
-            scope.set_client(client)
-            for n in range(count):
-                try:
-                    raise RuntimeError(f"quota check {n}")
-                except RuntimeError as exc:
-                    scope.capture_exception(exc)
-        client.flush(timeout=20)
-    finally:
-        client.close(timeout=20)
+    with sdk_scope(dsn) as scope:
+        for n in range(count):
+            try:
+                raise RuntimeError(f"quota check {n}")
+            except RuntimeError as exc:
+                scope.capture_exception(exc)
 
 
 def rate_limited(aio: AllInOne, project_id: int) -> dict[str, int]:
-    rows = query(aio, "SELECT reason, quantity FROM outcomes WHERE project_id = %s"
-                 " AND outcome = 'rate_limited' AND category = 'error'", (project_id,))
+    rows = aio_query(aio, "SELECT reason, quantity FROM outcomes WHERE project_id = %s"
+                     " AND outcome = 'rate_limited' AND category = 'error'", (project_id,))
     return {row["reason"]: int(row["quantity"]) for row in rows}
 
 
 def published(aio: AllInOne, project_id: int) -> list[tuple[str, bytes]]:
     """(item type, payload) of every message the relay put on the bus for the project."""
-    rows = query(aio, 'SELECT value FROM bus_log WHERE topic = %s AND key = %s'
-                 ' ORDER BY "offset"', (TOPIC, str(project_id).encode()))
+    rows = aio_query(aio, 'SELECT value FROM bus_log WHERE topic = %s AND key = %s'
+                     ' ORDER BY "offset"', (TOPIC, str(project_id).encode()))
     messages = [decode_ingest_message(bytes(row["value"])) for row in rows]
     return [(m.item_type, m.payload) for m in messages]
 
@@ -135,9 +85,9 @@ def assert_sdk_backed_off(aio: AllInOne, project_id: int, reason: str) -> None:
     assert backoff_drops(reports) == CAPTURED - ALLOWED - 1
     if "client_report" in ITEM_HANDLERS:  # client reports are stored as outcomes
         def discarded() -> list[dict[str, Any]]:
-            return query(aio, "SELECT quantity FROM outcomes WHERE project_id = %s AND"
-                         " outcome = 'client_discard' AND reason = 'ratelimit_backoff'",
-                         (project_id,))
+            return aio_query(aio, "SELECT quantity FROM outcomes WHERE project_id = %s AND"
+                             " outcome = 'client_discard' AND reason = 'ratelimit_backoff'",
+                             (project_id,))
         assert sum(r["quantity"] for r in wait_for(discarded, 30)) == CAPTURED - ALLOWED - 1
 
 

@@ -198,11 +198,15 @@ class Pipeline:
         await running.stop()
         return running
 
-    async def issues(self) -> list[dict[str, Any]]:
+    async def rows(self, sql: str, *params: Any) -> list[dict[str, Any]]:
+        """The rows of one PostgreSQL query, as dicts."""
         async with self.pool.connection() as conn:
             cur = conn.cursor(row_factory=dict_row)
-            await cur.execute("SELECT * FROM issues ORDER BY id")
+            await cur.execute(sql, params)
             return list(await cur.fetchall())
+
+    async def issues(self) -> list[dict[str, Any]]:
+        return await self.rows("SELECT * FROM issues ORDER BY id")
 
     async def stored_events(self) -> list[dict[str, Any]]:
         """The ``errors`` rows as readers see them (FINAL collapses replays)."""

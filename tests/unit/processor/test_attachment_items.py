@@ -8,7 +8,6 @@ import uuid
 from typing import Any
 
 import pytest
-from psycopg.rows import dict_row
 
 from faultline_core.blobstore.base import blob_key
 from faultline_core.messages import IngestMessage
@@ -37,23 +36,21 @@ def attachment_message(
 
 
 async def stored(pipeline: Pipeline) -> list[dict[str, Any]]:
-    async with pipeline.pool.connection() as conn:
-        cur = conn.cursor(row_factory=dict_row)
-        await cur.execute(
-            "SELECT attachment_id::text AS id, event_id::text AS event_id, name, content_type,"
-            " attachment_type, size, blob_key FROM attachments WHERE project_id = %s"
-            " ORDER BY name", (pipeline.project_id,),
-        )
-        return list(await cur.fetchall())
+    return await pipeline.rows(
+        "SELECT attachment_id::text AS id, event_id::text AS event_id, name, content_type,"
+        " attachment_type, size, blob_key FROM attachments WHERE project_id = %s"
+        " ORDER BY name",
+        pipeline.project_id,
+    )
 
 
 async def accepted_bytes(pipeline: Pipeline) -> list[tuple[Any, int]]:
-    async with pipeline.pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT bucket, quantity FROM outcomes WHERE project_id = %s"
-            " AND outcome = 'accepted' AND category = 'attachment'", (pipeline.project_id,),
-        )
-        return [(row["bucket"], row["quantity"]) for row in await cur.fetchall()]
+    rows = await pipeline.rows(
+        "SELECT bucket, quantity FROM outcomes WHERE project_id = %s"
+        " AND outcome = 'accepted' AND category = 'attachment'",
+        pipeline.project_id,
+    )
+    return [(row["bucket"], row["quantity"]) for row in rows]
 
 
 async def test_attachments_are_recorded_once_even_when_redelivered(pipeline: Pipeline) -> None:

@@ -9,7 +9,6 @@ import uuid
 from typing import Any
 
 import pytest
-from psycopg.rows import dict_row
 
 from faultline_core.messages import IngestMessage
 from faultline_core.storage.postgres.outcomes import hour_bucket
@@ -31,14 +30,12 @@ def report_message(project_id: int, payload: dict[str, Any] | bytes,
 
 
 async def stored(pipeline: Pipeline) -> list[tuple[Any, ...]]:
-    async with pipeline.pool.connection() as conn:
-        cur = conn.cursor(row_factory=dict_row)
-        await cur.execute(
-            "SELECT bucket, outcome, category, reason, quantity FROM outcomes"
-            " WHERE project_id = %s ORDER BY bucket, outcome, category, reason",
-            (pipeline.project_id,),
-        )
-        return [tuple(r.values()) for r in await cur.fetchall()]
+    rows = await pipeline.rows(
+        "SELECT bucket, outcome, category, reason, quantity FROM outcomes"
+        " WHERE project_id = %s ORDER BY bucket, outcome, category, reason",
+        pipeline.project_id,
+    )
+    return [tuple(r.values()) for r in rows]
 
 
 async def test_reports_become_outcomes_once_despite_redelivery(pipeline: Pipeline) -> None:

@@ -11,8 +11,6 @@ import time
 import uuid
 from typing import Any
 
-from psycopg.rows import dict_row
-
 from faultline_core.messages import IngestMessage
 from faultline_core.storage.postgres.outcomes import hour_bucket
 from tests.unit.processor.conftest import Pipeline
@@ -30,14 +28,11 @@ def transaction_message(project_id: int, item_id: str, received_at: float,
 
 
 async def accepted_transactions(pipeline: Pipeline) -> list[dict[str, Any]]:
-    async with pipeline.pool.connection() as conn:
-        cur = conn.cursor(row_factory=dict_row)
-        await cur.execute(
-            "SELECT bucket, quantity FROM outcomes WHERE project_id = %s"
-            " AND outcome = 'accepted' AND category = 'transaction' ORDER BY bucket",
-            (pipeline.project_id,),
-        )
-        return list(await cur.fetchall())
+    return await pipeline.rows(
+        "SELECT bucket, quantity FROM outcomes WHERE project_id = %s"
+        " AND outcome = 'accepted' AND category = 'transaction' ORDER BY bucket",
+        pipeline.project_id,
+    )
 
 
 async def test_transactions_are_counted_once_per_item_even_when_redelivered(

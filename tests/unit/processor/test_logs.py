@@ -11,8 +11,6 @@ import time
 import uuid
 from typing import Any
 
-from psycopg.rows import dict_row
-
 from faultline_core.bus.base import BusMessage, Partition
 from faultline_core.messages import IngestMessage
 from faultline_core.storage.clickhouse.logs_table import LOGS_COLUMNS, LogBatch
@@ -65,14 +63,12 @@ async def row_count(pipeline: Pipeline) -> int:
 
 
 async def outcomes(pipeline: Pipeline) -> dict[tuple[str, str], int]:
-    async with pipeline.pool.connection() as conn:
-        cur = conn.cursor(row_factory=dict_row)
-        await cur.execute(
-            "SELECT outcome, reason, sum(quantity)::bigint AS n FROM outcomes"
-            " WHERE project_id = %s AND category = 'log_item' GROUP BY outcome, reason",
-            (pipeline.project_id,),
-        )
-        return {(row["outcome"], row["reason"]): row["n"] for row in await cur.fetchall()}
+    rows = await pipeline.rows(
+        "SELECT outcome, reason, sum(quantity)::bigint AS n FROM outcomes"
+        " WHERE project_id = %s AND category = 'log_item' GROUP BY outcome, reason",
+        pipeline.project_id,
+    )
+    return {(row["outcome"], row["reason"]): row["n"] for row in rows}
 
 
 async def test_log_lines_are_stored_and_counted(pipeline: Pipeline) -> None:

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from psycopg.rows import dict_row
 
 from faultline_core.bus.base import BusMessage, Partition
 from faultline_core.messages import IngestMessage
@@ -55,25 +54,21 @@ def aggregates(started: float, release: str = RELEASE, **counts: object) -> dict
 
 
 async def counters(pipeline: Pipeline) -> list[dict[str, Any]]:
-    async with pipeline.pool.connection() as conn:
-        cur = conn.cursor(row_factory=dict_row)
-        await cur.execute(
-            "SELECT release, environment, bucket, started, errored, crashed, abnormal"
-            " FROM release_sessions WHERE project_id = %s ORDER BY release, environment,"
-            " bucket", (pipeline.project_id,),
-        )
-        return list(await cur.fetchall())
+    return await pipeline.rows(
+        "SELECT release, environment, bucket, started, errored, crashed, abnormal"
+        " FROM release_sessions WHERE project_id = %s ORDER BY release, environment,"
+        " bucket",
+        pipeline.project_id,
+    )
 
 
 async def accepted_sessions(pipeline: Pipeline) -> int:
-    async with pipeline.pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT coalesce(sum(quantity), 0) AS n FROM outcomes WHERE project_id = %s"
-            " AND outcome = 'accepted' AND category = 'session'", (pipeline.project_id,),
-        )
-        row = await cur.fetchone()
-        assert row is not None
-        return int(row["n"])
+    [row] = await pipeline.rows(
+        "SELECT coalesce(sum(quantity), 0) AS n FROM outcomes WHERE project_id = %s"
+        " AND outcome = 'accepted' AND category = 'session'",
+        pipeline.project_id,
+    )
+    return int(row["n"])
 
 
 async def publish(pipeline: Pipeline, message: IngestMessage) -> None:

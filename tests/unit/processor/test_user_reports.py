@@ -12,7 +12,6 @@ import uuid
 from typing import Any
 
 import pytest
-from psycopg.rows import dict_row
 
 from faultline_core.bus.base import BusMessage, Partition
 from faultline_core.messages import IngestMessage
@@ -142,22 +141,20 @@ def test_invalid_report_is_poison_not_a_crash() -> None:
 
 
 async def stored_reports(pipeline: Pipeline) -> list[dict[str, Any]]:
-    async with pipeline.pool.connection() as conn:
-        cur = conn.cursor(row_factory=dict_row)
-        await cur.execute(
-            "SELECT report_id::text, event_id::text, name, email, comments FROM user_reports"
-            " WHERE project_id = %s ORDER BY created_at, comments", (pipeline.project_id,))
-        return list(await cur.fetchall())
+    return await pipeline.rows(
+        "SELECT report_id::text, event_id::text, name, email, comments FROM user_reports"
+        " WHERE project_id = %s ORDER BY created_at, comments",
+        pipeline.project_id,
+    )
 
 
 async def feedback_outcomes(pipeline: Pipeline) -> int:
-    async with pipeline.pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT coalesce(sum(quantity), 0) AS n FROM outcomes WHERE project_id = %s"
-            " AND outcome = 'accepted' AND category = 'feedback'", (pipeline.project_id,))
-        row = await cur.fetchone()
-        assert row is not None
-        return int(row["n"])
+    [row] = await pipeline.rows(
+        "SELECT coalesce(sum(quantity), 0) AS n FROM outcomes WHERE project_id = %s"
+        " AND outcome = 'accepted' AND category = 'feedback'",
+        pipeline.project_id,
+    )
+    return int(row["n"])
 
 
 async def test_both_shapes_are_stored_once_despite_redelivery(pipeline: Pipeline) -> None:

@@ -4,7 +4,6 @@ Sentry's shapes, validation, who may change them, tenant isolation."""
 from __future__ import annotations
 
 import re
-import uuid
 from typing import Any
 
 import httpx
@@ -14,10 +13,10 @@ from psycopg.rows import dict_row
 
 from faultline_core.grouping import GROUPING_CONFIGS, LATEST_GROUPING_CONFIG, compute_grouping
 from faultline_core.normalize import normalize_event
-from faultline_core.storage.postgres import tenancy
 from faultline_web.ui.grouping_view import grouping_view
 from tests.unit.web import dataset
 from tests.unit.web.conftest import Seeded, bearer
+from tests.unit.web.tenants import member_token, new_project, transaction
 from tests.unit.web.test_ui import escaped, signed_in_as_alice
 
 RULES = "error.type:KeyError -> auth-failures\n"
@@ -26,26 +25,9 @@ HEX32 = re.compile(r"[0-9a-f]{32}")
 
 async def _own_project(seeded: Seeded) -> str:
     """A project of its own in acme (these tests change its settings); its API URL."""
-    slug = f"grouping-{uuid.uuid4().hex[:8]}"
-    connect = psycopg.AsyncConnection.connect(seeded.pg_dsn, row_factory=dict_row)
-    async with await connect as conn, conn.transaction():
-        cur = await conn.execute("SELECT id FROM organizations WHERE slug = 'acme'")
-        row = await cur.fetchone()
-        assert row is not None
-        await tenancy.create_project(conn, int(row["id"]), slug, slug)
+    async with transaction(seeded) as conn:
+        _, slug = await new_project(conn, "acme", "grouping")
     return f"/api/0/projects/acme/{slug}/"
-
-
-async def _member_token(seeded: Seeded, role: str) -> str:
-    connect = psycopg.AsyncConnection.connect(seeded.pg_dsn, row_factory=dict_row)
-    async with await connect as conn, conn.transaction():
-        cur = await conn.execute("SELECT id FROM organizations WHERE slug = 'acme'")
-        row = await cur.fetchone()
-        assert row is not None
-        user = await tenancy.create_user(
-            conn, f"{role}-{uuid.uuid4().hex[:8]}@acme.test", "pw", int(row["id"]), role=role
-        )
-        return await tenancy.create_api_token(conn, user)
 
 
 async def _stored(seeded: Seeded, url: str) -> dict[str, Any]:
@@ -132,12 +114,12 @@ async def test_only_managers_change_grouping_settings(
     url = await _own_project(seeded)
     body = {"groupingConfig": "v1"}
 
-    member = await client.put(url, json=body, headers=bearer(await _member_token(seeded,
+    member = await client.put(url, json=body, headers=bearer(await member_token(seeded,
                                                                                  "member")))
     stranger = await client.put(url, json=body, headers=bearer(seeded.tokens["bob"]))
     anonymous = await client.put(url, json=body)
     unchanged = await _stored(seeded, url)
-    admin = await client.put(url, json=body, headers=bearer(await _member_token(seeded,
+    admin = await client.put(url, json=body, headers=bearer(await member_token(seeded,
                                                                                 "admin")))
     root = await client.put(url, json={"groupingConfig": "v2"},
                             headers=bearer(seeded.superuser_token))

@@ -3,7 +3,6 @@ tenant isolation and who may change them."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import httpx
@@ -16,31 +15,15 @@ from faultline_core.settings import PostgresSettings
 from faultline_core.storage.postgres import tenancy
 from faultline_core.storage.postgres.pool import open_pool
 from tests.unit.web.conftest import Seeded, bearer
+from tests.unit.web.tenants import member_token, new_project, transaction
 
 
 async def _own_project(seeded: Seeded, org: str = "acme") -> tuple[str, str]:
     """A project of its own in ``org`` (these tests change state), with one key."""
-    slug = f"quota-{uuid.uuid4().hex[:8]}"
-    connect = psycopg.AsyncConnection.connect(seeded.pg_dsn, row_factory=dict_row)
-    async with await connect as conn, conn.transaction():
-        cur = await conn.execute("SELECT id FROM organizations WHERE slug = %s", (org,))
-        row = await cur.fetchone()
-        assert row is not None
-        project_id = await tenancy.create_project(conn, int(row["id"]), slug, slug)
+    async with transaction(seeded) as conn:
+        project_id, slug = await new_project(conn, org, "quota")
         public_key = await tenancy.create_project_key(conn, project_id)
     return f"/api/0/projects/{org}/{slug}/", public_key
-
-
-async def _member_token(seeded: Seeded, role: str) -> str:
-    connect = psycopg.AsyncConnection.connect(seeded.pg_dsn, row_factory=dict_row)
-    async with await connect as conn, conn.transaction():
-        cur = await conn.execute("SELECT id FROM organizations WHERE slug = 'acme'")
-        row = await cur.fetchone()
-        assert row is not None
-        user = await tenancy.create_user(
-            conn, f"{role}-{uuid.uuid4().hex[:8]}@acme.test", "pw", int(row["id"]), role=role
-        )
-        return await tenancy.create_api_token(conn, user)
 
 
 async def test_keys_are_listed_in_sentrys_shape(client: httpx.AsyncClient, seeded: Seeded) -> None:
@@ -205,8 +188,8 @@ async def test_only_managers_and_superusers_may_change_limits(
     client: httpx.AsyncClient, seeded: Seeded
 ) -> None:
     project_url, public_key = await _own_project(seeded)
-    member = bearer(await _member_token(seeded, "member"))
-    admin = bearer(await _member_token(seeded, "admin"))
+    member = bearer(await member_token(seeded, "member"))
+    admin = bearer(await member_token(seeded, "admin"))
     root = bearer(seeded.superuser_token)
     limit = {"rateLimit": {"window": 60, "count": 1}}
     quota = {"quotas": {"perMinute": 1}}

@@ -20,6 +20,7 @@ from psycopg.rows import dict_row
 from faultline_core.storage.postgres import tenancy
 from tests.unit.web import dataset
 from tests.unit.web.conftest import Seeded, bearer
+from tests.unit.web.tenants import new_project
 
 HOUR = timedelta(hours=1)
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -43,11 +44,8 @@ def this_hour() -> datetime:
 
 
 async def _project(conn: tenancy.Conn, org: str) -> int:
-    cur = await conn.execute("SELECT id FROM organizations WHERE slug = %s", (org,))
-    row = await cur.fetchone()
-    assert row is not None
-    slug = f"stats-{uuid.uuid4().hex[:8]}"
-    return await tenancy.create_project(conn, int(row["id"]), slug, slug)
+    project_id, _ = await new_project(conn, org, "stats")
+    return project_id
 
 
 async def _sessions(conn: tenancy.Conn, project: int, release: str, env: str, bucket: datetime,

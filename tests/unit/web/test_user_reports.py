@@ -68,6 +68,14 @@ async def event_processed(seeded: Seeded, project_id: int, event_id: str, issue_
             " VALUES (%s, %s, %s, now())", (project_id, event_id, issue_id))
 
 
+async def issue_with_event(seeded: Seeded, project_id: int, title: str) -> tuple[int, str]:
+    """A new issue with one processed event: (issue id, event id)."""
+    issue_id = await new_issue(seeded, project_id, title)
+    event_id = uuid.uuid4().hex
+    await event_processed(seeded, project_id, event_id, issue_id)
+    return issue_id, event_id
+
+
 async def submit(client: httpx.AsyncClient, seeded: Seeded, body: Any, who: str = "alice",
                  path: str = FEEDBACK) -> httpx.Response:
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -119,9 +127,7 @@ async def test_report_before_its_event_shows_on_the_issue_once_processed(
 async def test_issue_reports_are_newest_first_and_paginated(
     client: httpx.AsyncClient, seeded: Seeded, tenants: Tenants,
 ) -> None:
-    issue_id = await new_issue(seeded, tenants.acme_project, "TypeError: paged")
-    event_id = uuid.uuid4().hex
-    await event_processed(seeded, tenants.acme_project, event_id, issue_id)
+    issue_id, event_id = await issue_with_event(seeded, tenants.acme_project, "TypeError: paged")
     sent = [f"report {n}" for n in range(3)]
     for comments in sent:
         assert (await submit(client, seeded, report_body(event_id, comments))).status_code == 200
@@ -145,9 +151,7 @@ async def test_issue_reports_are_newest_first_and_paginated(
 async def test_other_tenants_reports_are_not_found(
     client: httpx.AsyncClient, seeded: Seeded, tenants: Tenants,
 ) -> None:
-    issue_id = await new_issue(seeded, tenants.acme_project, "TypeError: private")
-    event_id = uuid.uuid4().hex
-    await event_processed(seeded, tenants.acme_project, event_id, issue_id)
+    issue_id, event_id = await issue_with_event(seeded, tenants.acme_project, "TypeError: private")
     assert (await submit(client, seeded, report_body(event_id, "acme secret"))).status_code == 200
     globex_issue = await new_issue(seeded, tenants.globex_project, "TypeError: globex")
     for path in (f"/api/0/issues/{issue_id}/user-reports/",
@@ -205,9 +209,8 @@ async def test_hostile_text_is_stored_as_text(
 async def test_issue_page_lists_feedback_escaped(
     client: httpx.AsyncClient, seeded: Seeded, tenants: Tenants,
 ) -> None:
-    issue_id = await new_issue(seeded, tenants.acme_project, "TypeError: with feedback")
-    event_id = uuid.uuid4().hex
-    await event_processed(seeded, tenants.acme_project, event_id, issue_id)
+    issue_id, event_id = await issue_with_event(
+        seeded, tenants.acme_project, "TypeError: with feedback")
     body = {"event_id": event_id, "name": dataset.HOSTILE_IMG, "email": "eve@example.com",
             "comments": dataset.HOSTILE_SCRIPT}
     assert (await submit(client, seeded, body)).status_code == 200

@@ -30,35 +30,34 @@ from faultline_core.grouping.base import GroupingResult, hash_components
 from faultline_core.grouping.components import GroupingComponent, GroupingVariant
 from faultline_core.grouping.parameterize import normalize_message
 from faultline_core.grouping.v2_fingerprint import DEFAULT_MARKER, resolve_fingerprint
-from faultline_core.grouping.v2_frames import frame_parts
+from faultline_core.grouping.v2_frames import FrameParts, frame_parts
 
 CONFIG_ID = "v2"
 JsonDict = dict[str, Any]
-Prepared = list[tuple[list[str | GroupingComponent], tuple[str, ...], bool]]
+Prepared = list[tuple[FrameParts, bool]]
 
 
 def _prepare(frames: list[JsonDict], platform: str) -> Prepared:
-    """Each frame's shared children, key and in-app flag: computed once per event."""
-    return [(*frame_parts(frame, platform), frame.get("in_app") is True) for frame in frames]
+    """Each frame's shared parts and in-app flag: computed once per event."""
+    return [(frame_parts(frame, platform), frame.get("in_app") is True) for frame in frames]
 
 
 def _stacktrace(prepared: Prepared, app_only: bool) -> GroupingComponent:
     nodes: list[str | GroupingComponent] = []
     leaves: list[str] = []  # collected here so hashing never walks the frames again
     previous: tuple[str, ...] | None = None
-    for children, key, in_app in prepared:
-        hint = None
+    for parts, in_app in prepared:
+        key = parts.key
         if not key:
-            hint = "ignored because the frame names no module, file or function"
+            nodes.append(parts.contributing)  # built with the "names nothing" hint
         elif app_only and not in_app:
-            hint = "non app frame"
+            nodes.append(parts.non_app)
         elif key == previous:
-            hint = "ignored due to recursion"
+            nodes.append(parts.recursion)
         else:
             previous = key
             leaves.extend(key)
-        nodes.append(GroupingComponent("frame", children, contributes=hint is None, hint=hint,
-                                       leaves=key))
+            nodes.append(parts.contributing)
     contributes = previous is not None
     hint = None if contributes else (
         "ignored because it contains no in-app frames" if app_only
@@ -70,11 +69,12 @@ def _stacktrace(prepared: Prepared, app_only: bool) -> GroupingComponent:
 class _Exception:
     """One exception's prepared inputs, shared by the app and system trees."""
 
-    __slots__ = ("exc", "prepared", "synthetic", "_value")
+    __slots__ = ("exc", "prepared", "has_in_app", "synthetic", "_value")
 
     def __init__(self, exc: JsonDict, platform: str) -> None:
         self.exc = exc
         self.prepared = _prepare(frames_of(exc), platform)
+        self.has_in_app = any(in_app for _, in_app in self.prepared)
         mechanism = exc.get("mechanism")
         self.synthetic = isinstance(mechanism, dict) and mechanism.get("synthetic") is True
         self._value: str | None = None
@@ -94,13 +94,18 @@ class _Exception:
         makes every value of the chain ignored (a wrapped error's message often holds
         ids that would split the issue)."""
         values: list[str | GroupingComponent] = []
+        leaves: list[str] = []  # the contributing leaves, so hashing never walks the tree
         if stack is not None:
             values.append(stack)
+            if stack.contributes and stack.leaves:
+                leaves.extend(stack.leaves)
         exc_type = self.exc.get("type")
         if exc_type:
             hint = "ignored because the exception is synthetic" if self.synthetic else None
             values.append(GroupingComponent("type", [str(exc_type)],
                                             contributes=not self.synthetic, hint=hint))
+            if not self.synthetic:
+                leaves.append("type=" + str(exc_type))
         if chain_stack:
             raw = self.exc.get("value")
             if raw:  # shown as sent: parameterising it would cost time for nothing
@@ -108,14 +113,17 @@ class _Exception:
                                                 hint="ignored because the stack trace counts"))
         elif self.value():
             values.append(GroupingComponent("value", [self.value()]))
+            leaves.append(f"value={self.value()}")
         contributes = any(isinstance(v, GroupingComponent) and v.contributes for v in values)
-        return GroupingComponent("exception", values, contributes=contributes)
+        return GroupingComponent("exception", values, contributes=contributes,
+                                 leaves=tuple(leaves))
 
 
 def _root(name: str, child: GroupingComponent, no_in_app: bool) -> GroupingComponent:
     contributes = child.contributes and not no_in_app
     hint = "ignored because the event has no in-app frames" if no_in_app else None
-    return GroupingComponent(name, [child], contributes=contributes, hint=hint)
+    return GroupingComponent(name, [child], contributes=contributes, hint=hint,
+                             leaves=tuple(child.contributing_values()))
 
 
 def _exception_roots(data: JsonDict, platform: str) -> tuple[GroupingComponent, ...] | None:
@@ -124,7 +132,7 @@ def _exception_roots(data: JsonDict, platform: str) -> tuple[GroupingComponent, 
         return None
     prepared = [_Exception(exc, platform) for exc in values]
     has_frames = any(p.prepared for p in prepared)
-    no_in_app = has_frames and not any(f[2] for p in prepared for f in p.prepared)
+    no_in_app = has_frames and not any(p.has_in_app for p in prepared)
     roots = []
     for name, app_only in (("app", True), ("system", False)):
         stacks = [p.stack(app_only) for p in prepared]
@@ -135,8 +143,14 @@ def _exception_roots(data: JsonDict, platform: str) -> tuple[GroupingComponent, 
             child = children[0]
             assert isinstance(child, GroupingComponent)
         else:
-            child = GroupingComponent("chained-exception", children, contributes=any(
-                isinstance(c, GroupingComponent) and c.contributes for c in children))
+            chain_leaves: list[str] = []
+            contributes = False
+            for c in children:
+                if isinstance(c, GroupingComponent) and c.contributes:
+                    contributes = True
+                    chain_leaves.extend(c.contributing_values())
+            child = GroupingComponent("chained-exception", children, contributes=contributes,
+                                      leaves=tuple(chain_leaves))
         roots.append(_root(name, child, no_in_app and app_only))
     return tuple(roots)
 
@@ -145,7 +159,7 @@ def _stacktrace_roots(data: JsonDict, platform: str) -> tuple[GroupingComponent,
     prepared = _prepare(event_stacktrace_frames(data), platform)
     if not prepared:
         return None
-    no_in_app = not any(f[2] for f in prepared)
+    no_in_app = not any(f[1] for f in prepared)
     return (_root("app", _stacktrace(prepared, True), no_in_app),
             _root("system", _stacktrace(prepared, False), False))
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from faultline_core.grouping.components import GroupingComponent
 
@@ -152,48 +152,81 @@ def _context_line(raw: str) -> GroupingComponent | None:
     return GroupingComponent("context-line", [line])
 
 
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+class FrameParts(NamedTuple):
+    """What one frame contributes, shared by every event with the same names.
+
+    ``children`` are the frame's leaf components, ``key`` its contributing leaves as
+    hashed (``"function=main"``…; empty when the frame identifies nothing). The frame's
+    own component is built here once per distinct frame, in each state a stack trace can
+    put it in, so grouping an event allocates no per-frame components."""
+
+    children: list[str | GroupingComponent]
+    key: tuple[str, ...]
+    contributing: GroupingComponent
+    non_app: GroupingComponent
+    recursion: GroupingComponent
 
 
-def frame_parts(
-    frame: dict[str, Any], event_platform: str
-) -> tuple[list[str | GroupingComponent], tuple[str, ...]]:
-    """The frame's child components and its *key*: the contributing leaves as hashed
-    (``"function=main"``…; empty when the frame identifies nothing). Children are shared
-    by the app and system trees, and the key doubles as the frame's cached leaves.
+_UNNAMED_HINT = "ignored because the frame names no module, file or function"
 
-    Memoised on the fields that count, so the same frame in the next event costs one
-    lookup; the returned components are shared and must never be mutated."""
-    family = family_of(_text(frame.get("platform")) or event_platform)
-    module = _text(frame.get("module"))
-    filename = None if module else _text(frame.get("filename")) or _text(frame.get("abs_path"))
-    line = _text(frame.get("context_line")) if family in ("python", "javascript") else None
-    return _frame_parts(family, module, filename, _text(frame.get("function")), line)
+
+def _frame_node(children: list[str | GroupingComponent], key: tuple[str, ...],
+                hint: str | None) -> GroupingComponent:
+    if not key:
+        hint = _UNNAMED_HINT
+    return GroupingComponent("frame", children, contributes=hint is None, hint=hint,
+                             leaves=key)
+
+
+def frame_parts(frame: dict[str, Any], event_platform: str) -> FrameParts:
+    """The frame's :class:`FrameParts`, memoised on the fields that count, so the same
+    frame in the next event costs one lookup; the returned components are shared and
+    must never be mutated."""
+    get = frame.get
+    platform = get("platform")
+    family = _FAMILIES.get(platform if type(platform) is str and platform
+                           else event_platform, "other")
+    module = get("module")
+    if type(module) is not str or not module:
+        module = None
+    filename = None
+    if module is None:
+        filename = get("filename")
+        if type(filename) is not str or not filename:
+            filename = get("abs_path")
+            filename = filename if type(filename) is str and filename else None
+    line = get("context_line") if family in ("python", "javascript") else None
+    function = get("function")
+    return _frame_parts(family, module, filename,
+                        function if type(function) is str and function else None,
+                        line if type(line) is str and line else None)
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
 def _frame_parts(
     family: str, module: str | None, filename: str | None, raw_function: str | None,
     context_line: str | None,
-) -> tuple[list[str | GroupingComponent], tuple[str, ...]]:
+) -> FrameParts:
     children: list[str | GroupingComponent] = []
-    key: list[str] = []
+    key_parts: list[str] = []
     location = _location(family, module, filename)
     if location is not None:
         children.append(location)
-        key.append(f"{location.id}={location.values[0]}")
+        key_parts.append(f"{location.id}={location.values[0]}")
     function = normalize_function(family, raw_function) if raw_function else ""
     if function and raw_function:
         children.append(_leaf("function", raw_function, function))
-        key.append(f"function={function}")
+        key_parts.append(f"function={function}")
     elif raw_function:
         children.append(GroupingComponent("function", [raw_function], contributes=False,
                                           hint="ignored because it is an anonymous function"))
-    if context_line and (family == "python" or (not function and key)):
+    if context_line and (family == "python" or (not function and key_parts)):
         line = _context_line(context_line)
         if line is not None:
             children.append(line)
             if line.contributes:
-                key.append(f"context-line={line.values[0]}")
-    return children, tuple(key)
+                key_parts.append(f"context-line={line.values[0]}")
+    key = tuple(key_parts)
+    return FrameParts(children, key, _frame_node(children, key, None),
+                      _frame_node(children, key, "non app frame"),
+                      _frame_node(children, key, "ignored due to recursion"))

@@ -17,7 +17,7 @@ from faultline_core.storage.postgres.tenancy import Project, TokenUser
 from faultline_web import serializers
 from faultline_web.context import WebContext
 from faultline_web.deps import CurrentUser, IssueDep, ProjectDep, Web
-from faultline_web.lifecycle_body import BodyError, IssueUpdate, parse_update
+from faultline_web.lifecycle_body import BodyError, IssueUpdate, is_issue_id, parse_update
 from faultline_web.lifecycle_store import user_id_by_email
 
 router = APIRouter(prefix="/api/0", tags=["issues"])
@@ -25,6 +25,7 @@ MAX_BULK = 100
 
 
 async def json_body(request: Request) -> Any:
+    """The request's JSON body; 400 when it is not JSON."""
     try:
         return await request.json()
     except ValueError as exc:
@@ -32,6 +33,7 @@ async def json_body(request: Request) -> Any:
 
 
 def parse(body: Any, bulk: bool = False) -> IssueUpdate:
+    """The update a body asks for; 400 with the reason when it is malformed."""
     try:
         return parse_update(body, bulk=bulk)
     except BodyError as exc:
@@ -80,11 +82,12 @@ async def update_issue(
 
 
 def bulk_ids(values: list[str]) -> list[int]:
+    """The ``id`` query parameters of a bulk update; 400 unless 1 to MAX_BULK issue ids."""
     if not values:
         raise HTTPException(400, "give the issues to update as ?id=...&id=...")
     if len(values) > MAX_BULK:
         raise HTTPException(400, f"at most {MAX_BULK} issues at once")
-    if not all(v.isascii() and v.isdigit() and 0 < int(v) < 2**63 for v in values):
+    if not all(is_issue_id(v) for v in values):
         raise HTTPException(400, "id must be a positive integer")
     return [int(v) for v in values]
 
@@ -153,6 +156,7 @@ def activity_json(item: query_pb2.Activity) -> dict[str, Any]:
 async def issue_activity(web: WebContext, project_id: int, issue_id: int) -> list[
     dict[str, Any]
 ]:
+    """The issue's activity in Sentry's shape, newest first."""
     reply = await web.query.list_activity(project_id, issue_id)
     return [activity_json(item) for item in reply.activities]
 
@@ -160,6 +164,7 @@ async def issue_activity(web: WebContext, project_id: int, issue_id: int) -> lis
 @router.get("/issues/{issue_id}/activities/")
 @router.get("/organizations/{org_slug}/issues/{issue_id}/activities/")
 async def list_issue_activity(ref: IssueDep, web: Web) -> dict[str, Any]:
+    """The issue's activity log (comments, status changes, merges, regressions)."""
     return {"activity": await issue_activity(web, ref.project.id, ref.issue_id)}
 
 

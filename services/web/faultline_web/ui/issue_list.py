@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import HTTPException
 
@@ -22,6 +21,7 @@ from faultline_web.query_client import QueryError
 from faultline_web.search import SearchError, checked_query, parse_sort
 from faultline_web.store import accessible_projects
 from faultline_web.ui import views
+from faultline_web.ui.project_page import project_url
 
 PAGE_SIZE = 25
 STATUS_FILTERS: dict[str, query_pb2.IssueStatus] = {
@@ -32,11 +32,9 @@ STATUS_FILTERS: dict[str, query_pb2.IssueStatus] = {
 }
 
 
-def list_url(project: Project, **params: str) -> str:
+def issues_url(project: Project, **params: str) -> str:
     """The list page's URL with the non-empty ``params`` as its query string."""
-    path = f"/{project.organization_slug}/{project.slug}/issues/"
-    query = {name: value for name, value in params.items() if value}
-    return path + (f"?{urlencode(query)}" if query else "")
+    return project_url(project, "issues", **params)
 
 
 async def _page(
@@ -51,11 +49,11 @@ async def _page(
         return query_pb2.ListIssuesResponse(), str(exc.detail)
 
 
-async def list_context(
-    web: WebContext, signed_in: SessionUser, project: Project, status: str, sort: str,
-    query: str, cursor: str,
-) -> tuple[dict[str, Any], int]:
-    """The template context of the list page and its HTTP status (400: a bad search)."""
+def _list_request(
+    project: Project, status: str, sort: str, query: str, cursor: str
+) -> tuple[query_pb2.ListIssuesRequest, str]:
+    """The query service's request for the page, and why the search was refused (the
+    request then has no search); 400 for a bad status tab or sort."""
     status_filter = STATUS_FILTERS.get(status)
     if status_filter is None:
         raise HTTPException(400, f"status must be one of {', '.join(STATUS_FILTERS)}")
@@ -71,6 +69,15 @@ async def list_context(
     request = query_pb2.ListIssuesRequest(project_id=project.id, status=status_filter,
                                           sort=order, limit=PAGE_SIZE, cursor=cursor,
                                           query=search)
+    return request, error
+
+
+async def list_context(
+    web: WebContext, signed_in: SessionUser, project: Project, status: str, sort: str,
+    query: str, cursor: str,
+) -> tuple[dict[str, Any], int]:
+    """The template context of the list page and its HTTP status (400: a bad search)."""
+    request, error = _list_request(project, status, sort, query, cursor)
     if error:
         page = query_pb2.ListIssuesResponse()
         projects = await accessible_projects(web.pool, signed_in.user)
@@ -80,17 +87,17 @@ async def list_context(
     keep = {"status": status, "sort": sort, "query": query}
     return {
         "project": project,
-        "projects": [(p, list_url(p), p.id == project.id) for p in projects],
-        "issues": [views.issue_row(issue, list_url(project) + f"{issue.id}/")
+        "projects": [(p, issues_url(p), p.id == project.id) for p in projects],
+        "issues": [views.issue_row(issue, issues_url(project) + f"{issue.id}/")
                    for issue in page.issues],
-        "status_links": [(name.title(), list_url(project, **(keep | {"status": name})),
+        "status_links": [(name.title(), issues_url(project, **(keep | {"status": name})),
                           name == status) for name in STATUS_FILTERS],
-        "sort_links": [(label, list_url(project, **(keep | {"sort": name})), name == sort)
+        "sort_links": [(label, issues_url(project, **(keep | {"sort": name})), name == sort)
                        for name, label in views.SORT_LABELS.items()],
-        "next_url": list_url(project, **keep, cursor=page.next_cursor)
+        "next_url": issues_url(project, **keep, cursor=page.next_cursor)
         if page.next_cursor else "",
-        "first_url": list_url(project, **keep) if cursor else "",
-        "search_url": list_url(project),
+        "first_url": issues_url(project, **keep) if cursor else "",
+        "search_url": issues_url(project),
         "query": query,
         "status": status,
         "sort": sort,

@@ -1,10 +1,9 @@
-"""The issue list and issue detail pages, and the status buttons' form handler."""
+"""The issue list and issue detail pages (the lifecycle forms are in lifecycle_routes)."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
@@ -27,16 +26,12 @@ from faultline_web.ui.attachments_view import event_attachment_rows
 from faultline_web.ui.event_view import event_view
 from faultline_web.ui.feedback_view import issue_feedback
 from faultline_web.ui.grouping_view import event_grouping
+from faultline_web.ui.issue_list import issues_url
 from faultline_web.ui.lifecycle_view import activity_rows, status_buttons
 from faultline_web.ui.render import render, render_error
 from faultline_web.ui.session_routes import login_redirect
 
 router = APIRouter(include_in_schema=False)
-
-def issues_url(project: Project, **params: str) -> str:
-    path = f"/{project.organization_slug}/{project.slug}/issues/"
-    query = {name: value for name, value in params.items() if value}
-    return path + (f"?{urlencode(query)}" if query else "")
 
 
 @router.get("/{org_slug}/{project_slug}/issues/")

@@ -5,22 +5,56 @@ redirects back (303), so the pages need no script (the CSP forbids inline ones).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from faultline.v1 import query_pb2
-from faultline_web.deps import OptionalSessionUser, Web, accessible_project
+from faultline_core.storage.postgres.tenancy import Project
+from faultline_web.context import WebContext
+from faultline_web.deps import OptionalSessionUser, SessionUser, Web, accessible_project
+from faultline_web.lifecycle_body import is_issue_id
 from faultline_web.ui.forms import MAX_FORM_BYTES, check_csrf, read_form
-from faultline_web.ui.issue_routes import issues_url, page_issue
-from faultline_web.ui.lifecycle_view import IGNORED, RESOLVED, STATUS_ACTIONS
+from faultline_web.ui.issue_list import issues_url
+from faultline_web.ui.issue_routes import page_issue
+from faultline_web.ui.lifecycle_view import IGNORED, RESOLVED, STATUS_ACTIONS, StatusAction
 from faultline_web.ui.render import render_error
 from faultline_web.ui.session_routes import login_redirect
 
 router = APIRouter(include_in_schema=False)
 
 BULK_ACTIONS = ("resolved", "ignored", "merge")
+T = TypeVar("T")
+
+
+async def _issue_form(
+    request: Request, web: WebContext, signed_in: SessionUser,
+    org_slug: str, project_slug: str, issue_id: str, parse: Callable[[dict[str, str]], T],
+) -> tuple[Project, int, T]:
+    """A form posted to the issue page: CSRF-checked, its fields parsed, then the issue
+    of the URL looked up (so a bad field answers 400 before any access check)."""
+    form = await read_form(request)
+    check_csrf(request, signed_in, form)
+    value = parse(form)
+    project, numeric_id = await page_issue(web, signed_in, org_slug, project_slug, issue_id)
+    return project, numeric_id, value
+
+
+def _status_action(form: dict[str, str]) -> StatusAction:
+    action = STATUS_ACTIONS.get(form.get("status", ""))
+    if action is None:
+        raise HTTPException(400, f"status must be one of {', '.join(STATUS_ACTIONS)}")
+    return action
+
+
+def _comment_text(form: dict[str, str]) -> str:
+    text = form.get("text", "").strip()
+    if not text:
+        raise HTTPException(400, "a comment needs some text")
+    return text
 
 
 @router.post("/{org_slug}/{project_slug}/issues/{issue_id}/status/")
@@ -32,15 +66,11 @@ async def change_status(
     if signed_in is None:
         return login_redirect(request)
     try:
-        form = await read_form(request)
-        check_csrf(request, signed_in, form)
-        action = STATUS_ACTIONS.get(form.get("status", ""))
-        if action is None:
-            raise HTTPException(400, f"status must be one of {', '.join(STATUS_ACTIONS)}")
-        project, numeric_id = await page_issue(web, signed_in, org_slug, project_slug, issue_id)
+        project, numeric_id, (status, details, _) = await _issue_form(
+            request, web, signed_in, org_slug, project_slug, issue_id, _status_action)
         await web.query.update_issues(query_pb2.UpdateIssuesRequest(
-            project_id=project.id, issue_ids=[numeric_id], status=action[0],
-            status_details=action[1], acting_user_id=signed_in.user.user_id,
+            project_id=project.id, issue_ids=[numeric_id], status=status,
+            status_details=details, acting_user_id=signed_in.user.user_id,
         ))
     except HTTPException as exc:
         return render_error(request, exc.status_code, str(exc.detail), signed_in)
@@ -56,12 +86,8 @@ async def add_comment(
     if signed_in is None:
         return login_redirect(request)
     try:
-        form = await read_form(request)
-        check_csrf(request, signed_in, form)
-        text = form.get("text", "").strip()
-        if not text:
-            raise HTTPException(400, "a comment needs some text")
-        project, numeric_id = await page_issue(web, signed_in, org_slug, project_slug, issue_id)
+        project, numeric_id, text = await _issue_form(
+            request, web, signed_in, org_slug, project_slug, issue_id, _comment_text)
         await web.query.add_comment(project.id, numeric_id, text, signed_in.user.user_id)
     except HTTPException as exc:
         return render_error(request, exc.status_code, str(exc.detail), signed_in)
@@ -85,11 +111,10 @@ async def read_multi_form(request: Request) -> dict[str, list[str]]:
 
 
 def bulk_ids(values: list[str]) -> list[int]:
+    """The issues checked on the list page; 400 unless 1 to 100 issue ids."""
     if not values:
         raise HTTPException(400, "select at least one issue")
-    if len(values) > 100 or not all(
-        v.isascii() and v.isdigit() and 0 < int(v) < 2**63 for v in values
-    ):
+    if len(values) > 100 or not all(is_issue_id(v) for v in values):
         raise HTTPException(400, "invalid issue selection")
     return [int(v) for v in values]
 

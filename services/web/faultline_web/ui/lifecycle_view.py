@@ -11,8 +11,10 @@ from faultline_web.serializers import iso8601
 
 RESOLVED = query_pb2.ISSUE_STATUS_RESOLVED
 IGNORED = query_pb2.ISSUE_STATUS_IGNORED
-# The status buttons: form value -> (status, statusDetails, label).
-STATUS_ACTIONS: dict[str, tuple[query_pb2.IssueStatus, query_pb2.StatusDetails, str]] = {
+# A status button: (status, statusDetails, label).
+StatusAction = tuple[query_pb2.IssueStatus, query_pb2.StatusDetails, str]
+# The status buttons by form value.
+STATUS_ACTIONS: dict[str, StatusAction] = {
     "resolved": (RESOLVED, query_pb2.StatusDetails(), "Resolve"),
     "resolved_next_release": (RESOLVED, query_pb2.StatusDetails(in_next_release=True),
                               "Resolve in next release"),

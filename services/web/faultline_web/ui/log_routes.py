@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
@@ -15,10 +14,9 @@ from faultline_core.storage.clickhouse.logs_table import LEVELS
 from faultline_core.storage.postgres.tenancy import Project
 from faultline_web.api.logs import LogQueryError, search_request
 from faultline_web.context import WebContext
-from faultline_web.deps import OptionalSessionUser, Web, accessible_project
+from faultline_web.deps import OptionalSessionUser, Web
 from faultline_web.serializers import to_datetime
-from faultline_web.ui.render import render, render_error
-from faultline_web.ui.session_routes import login_redirect
+from faultline_web.ui.project_page import project_page, project_url
 
 router = APIRouter(include_in_schema=False)
 
@@ -30,6 +28,8 @@ _LEVEL_CLASS = {"warn": "warning", "trace": "debug"}
 
 @dataclass(frozen=True)
 class LogLine:
+    """One log line as the page shows it."""
+
     timestamp: datetime
     level: str
     level_class: str
@@ -39,12 +39,12 @@ class LogLine:
 
 
 def logs_url(project: Project, **params: str) -> str:
-    path = f"/{project.organization_slug}/{project.slug}/logs/"
-    query = {name: value for name, value in params.items() if value}
-    return path + (f"?{urlencode(query)}" if query else "")
+    """The log page's URL with the non-empty ``params`` as its query string."""
+    return project_url(project, "logs", **params)
 
 
 def log_line(row: query_pb2.LogRow) -> LogLine:
+    """The page's view of a row; the SDK's own ``sentry.*`` attributes are left out."""
     return LogLine(
         timestamp=to_datetime(row.timestamp), level=row.level,
         level_class=_LEVEL_CLASS.get(row.level, row.level), body=row.body,
@@ -94,11 +94,7 @@ async def logs_page(
     period: Annotated[str, Query(max_length=20)] = "24h",
     cursor: Annotated[str, Query(max_length=1000)] = "",
 ) -> Response:
-    if signed_in is None:
-        return login_redirect(request)
-    try:
-        project = await accessible_project(web, signed_in.user, org_slug, project_slug)
-        context = await logs_context(web, project, query, level, period, cursor)
-    except HTTPException as exc:
-        return render_error(request, exc.status_code, str(exc.detail), signed_in)
-    return render(request, "logs.html", context, signed_in)
+    """The log search page of a project."""
+    return await project_page(
+        request, web, signed_in, org_slug, project_slug, "logs.html",
+        lambda project: logs_context(web, project, query, level, period, cursor))

@@ -12,10 +12,9 @@ from fastapi.responses import Response
 from faultline_core.storage.postgres.tenancy import Project
 from faultline_web.api.stats import outcome_stats, session_stats
 from faultline_web.context import WebContext
-from faultline_web.deps import OptionalSessionUser, Web, accessible_project
+from faultline_web.deps import OptionalSessionUser, Web
 from faultline_web.stats_query import StatsError, TimeRange, parse_range
-from faultline_web.ui.render import render, render_error
-from faultline_web.ui.session_routes import login_redirect
+from faultline_web.ui.project_page import project_page, project_url
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,11 +26,8 @@ RELEASE_FIELDS = ["sum(session)", "crash_free_rate(session)", "count_healthy(ses
                   "count_crashed(session)"]
 
 
-def project_url(project: Project, page: str) -> str:
-    return f"/{project.organization_slug}/{project.slug}/{page}/"
-
-
 def page_range(period: str) -> TimeRange:
+    """The time range of a ``period`` link; 400 for any other period."""
     if period not in PERIODS:
         raise HTTPException(400, f"period must be one of {', '.join(PERIODS)}")
     try:
@@ -41,10 +37,12 @@ def page_range(period: str) -> TimeRange:
 
 
 def percent(rate: float | None) -> str:
+    """A rate as a percentage with one decimal; a dash when there is none."""
     return "–" if rate is None else f"{rate * 100:.1f}%"
 
 
 def base_context(project: Project, page: str, period: str) -> dict[str, Any]:
+    """What both pages show: the project and the period links."""
     return {
         "project": project, "period": period,
         "period_links": [(name, f"{project_url(project, page)}?period={name}", name == period)
@@ -53,6 +51,7 @@ def base_context(project: Project, page: str, period: str) -> dict[str, Any]:
 
 
 async def releases_context(web: WebContext, project: Project, period: str) -> dict[str, Any]:
+    """Session health per release and environment, most sessions first."""
     body = await session_stats(web, [project], RELEASE_FIELDS, ["release", "environment"],
                                page_range(period))
     rows = [{
@@ -69,6 +68,7 @@ async def releases_context(web: WebContext, project: Project, period: str) -> di
 
 
 async def stats_context(web: WebContext, project: Project, period: str) -> dict[str, Any]:
+    """Outcome totals per data category, and every non-accepted outcome with its reason."""
     body = await outcome_stats(web, [project], ["outcome", "category", "reason"],
                                page_range(period))
     per_category: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -92,14 +92,9 @@ async def releases_page(
     request: Request, web: Web, signed_in: OptionalSessionUser, org_slug: str,
     project_slug: str, period: str = "14d",
 ) -> Response:
-    if signed_in is None:
-        return login_redirect(request)
-    try:
-        project = await accessible_project(web, signed_in.user, org_slug, project_slug)
-        context = await releases_context(web, project, period)
-    except HTTPException as exc:
-        return render_error(request, exc.status_code, str(exc.detail), signed_in)
-    return render(request, "releases.html", context, signed_in)
+    """The Releases page: release health over the period."""
+    return await project_page(request, web, signed_in, org_slug, project_slug, "releases.html",
+                              lambda project: releases_context(web, project, period))
 
 
 @router.get("/{org_slug}/{project_slug}/stats/")
@@ -107,11 +102,6 @@ async def stats_page(
     request: Request, web: Web, signed_in: OptionalSessionUser, org_slug: str,
     project_slug: str, period: str = "24h",
 ) -> Response:
-    if signed_in is None:
-        return login_redirect(request)
-    try:
-        project = await accessible_project(web, signed_in.user, org_slug, project_slug)
-        context = await stats_context(web, project, period)
-    except HTTPException as exc:
-        return render_error(request, exc.status_code, str(exc.detail), signed_in)
-    return render(request, "stats.html", context, signed_in)
+    """The Stats page: what became of the project's data over the period."""
+    return await project_page(request, web, signed_in, org_slug, project_slug, "stats.html",
+                              lambda project: stats_context(web, project, period))
