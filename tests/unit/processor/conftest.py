@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +32,7 @@ from faultline_core.storage.postgres import tenancy
 from faultline_core.storage.postgres.pool import Pool, open_pool
 from faultline_processor.runner import Processor
 from faultline_processor.writer import RetryPolicy
+from tests.integration.harness.clickhouse import ClickHouseServer
 
 WAIT_S = 15.0
 
@@ -241,17 +246,55 @@ async def project_id(pool: Pool) -> int:
         return await tenancy.create_project(conn, org, "shop", "Shop", "python")
 
 
+@asynccontextmanager
+async def running_pipeline(
+    pool: Pool, clickhouse: ClickHouse, project_id: int
+) -> AsyncIterator[Pipeline]:
+    """A :class:`Pipeline` on ``clickhouse``; its processors are stopped on exit."""
+    producer = EmbeddedProducer(pool, publish_timeout_s=5.0)
+    await producer.start()
+    pipeline = Pipeline(pool, clickhouse, producer, project_id)
+    try:
+        yield pipeline
+    finally:
+        for running in pipeline.running:
+            if not running.task.done():
+                running.task.cancel()
+                await asyncio.gather(running.task, return_exceptions=True)
+            await running.consumer.close()
+        await producer.close()
+
+
 @pytest_asyncio.fixture
 async def pipeline(
     pool: Pool, clickhouse: ClickHouse, project_id: int
 ) -> AsyncIterator[Pipeline]:
-    producer = EmbeddedProducer(pool, publish_timeout_s=5.0)
-    await producer.start()
-    pipeline = Pipeline(pool, clickhouse, producer, project_id)
-    yield pipeline
-    for running in pipeline.running:
-        if not running.task.done():
-            running.task.cancel()
-            await asyncio.gather(running.task, return_exceptions=True)
-        await running.consumer.close()
-    await producer.close()
+    async with running_pipeline(pool, clickhouse, project_id) as pipeline:
+        yield pipeline
+
+
+@pytest_asyncio.fixture
+async def native_pipeline(
+    pool: Pool, clickhouse_native: ClickHouse, project_id: int
+) -> AsyncIterator[Pipeline]:
+    """The processor's pipeline writing to the ClickHouse 18.16 server instead of chDB."""
+    async with running_pipeline(pool, clickhouse_native, project_id) as pipeline:
+        yield pipeline
+
+
+def run_faultline_cli(
+    pg_dsn: str, server: ClickHouseServer, database: str, *args: str, timeout_s: float = 180
+) -> subprocess.CompletedProcess[str]:
+    """``python -m faultline_processor.cli *args`` against PostgreSQL and the 18.16 server,
+    configured through the environment as a user would."""
+    env = {
+        **os.environ,
+        "FAULTLINE_PG_DSN": pg_dsn,
+        "FAULTLINE_CLICKHOUSE_BACKEND": "native",
+        "FAULTLINE_CLICKHOUSE_HOST": server.host,
+        "FAULTLINE_CLICKHOUSE_PORT": str(server.tcp_port),
+        "FAULTLINE_CLICKHOUSE_DATABASE": database,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "faultline_processor.cli", *args],
+        env=env, capture_output=True, text=True, timeout=timeout_s, check=False)

@@ -5,55 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest_asyncio
-
-from faultline_core.bus.embedded import EmbeddedProducer
 from faultline_core.storage.clickhouse.native import NativeClickHouse
 from faultline_core.storage.postgres.pool import Pool
 from faultline_processor.verify import verify_project
 from tests.integration.harness.clickhouse import ClickHouseServer
-from tests.unit.processor.conftest import Pipeline
+from tests.unit.processor.conftest import Pipeline, run_faultline_cli
 from tests.unit.processor.verify_workload import Workload, run_workload
-
-CLI_TIMEOUT_S = 120
-
-
-@pytest_asyncio.fixture
-async def native_pipeline(
-    pool: Pool, clickhouse_native: NativeClickHouse, project_id: int
-) -> AsyncIterator[Pipeline]:
-    """The processor's pipeline writing to the 18.16 server instead of chDB."""
-    producer = EmbeddedProducer(pool, publish_timeout_s=5.0)
-    await producer.start()
-    pipeline = Pipeline(pool, clickhouse_native, producer, project_id)
-    yield pipeline
-    for running in pipeline.running:
-        if not running.task.done():
-            running.task.cancel()
-            await asyncio.gather(running.task, return_exceptions=True)
-        await running.consumer.close()
-    await producer.close()
-
-
-def run_cli(pg_dsn: str, server: ClickHouseServer, database: str,
-            *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "FAULTLINE_PG_DSN": pg_dsn,
-        "FAULTLINE_CLICKHOUSE_BACKEND": "native",
-        "FAULTLINE_CLICKHOUSE_HOST": server.host,
-        "FAULTLINE_CLICKHOUSE_PORT": str(server.tcp_port),
-        "FAULTLINE_CLICKHOUSE_DATABASE": database,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "faultline_processor.cli", "verify", *args],
-        env=env, capture_output=True, text=True, timeout=CLI_TIMEOUT_S, check=False)
 
 
 async def corrupt_counter(pool: Pool, workload: Workload) -> None:
@@ -90,25 +49,26 @@ async def test_cli_exit_status_and_reports(
     database = native_pipeline.clickhouse.database  # type: ignore[attr-defined]
     project = str(native_pipeline.project_id)
 
-    ok = await asyncio.to_thread(run_cli, pg_dsn, clickhouse_server, database,
+    ok = await asyncio.to_thread(run_faultline_cli, pg_dsn, clickhouse_server, database, "verify",
                                  "--project", project)
     assert ok.returncode == 0, ok.stderr
     assert f"{workload.events} events" in ok.stdout and "consistent" in ok.stdout
 
-    by_slug = await asyncio.to_thread(run_cli, pg_dsn, clickhouse_server, database,
-                                      "--project", "acme/shop", "--json")
+    by_slug = await asyncio.to_thread(
+        run_faultline_cli, pg_dsn, clickhouse_server, database, "verify",
+        "--project", "acme/shop", "--json")
     assert by_slug.returncode == 0, by_slug.stderr
     assert json.loads(by_slug.stdout)["consistent"] is True
 
     await corrupt_counter(native_pipeline.pool, workload)
-    bad = await asyncio.to_thread(run_cli, pg_dsn, clickhouse_server, database,
+    bad = await asyncio.to_thread(run_faultline_cli, pg_dsn, clickhouse_server, database, "verify",
                                   "--project", project, "--json")
     assert bad.returncode == 1, bad.stderr
     report: dict[str, Any] = json.loads(bad.stdout)
     assert [(d["kind"], d["issue_id"], d["subject"], d["actual"] - d["expected"])
             for d in report["differences"]] == [
         ("issue_counter", workload.merged, "times_seen", 1)]
-    text = await asyncio.to_thread(run_cli, pg_dsn, clickhouse_server, database,
+    text = await asyncio.to_thread(run_faultline_cli, pg_dsn, clickhouse_server, database, "verify",
                                    "--project", project)
     assert text.returncode == 1
     assert "1 difference(s)" in text.stdout and "times_seen" in text.stdout
@@ -120,6 +80,7 @@ async def test_cli_usage_errors_exit_2(
     database = clickhouse_native.database
     for args in ((), ("--project", "999999"), ("--project", "not a project"),
                  ("--project", "1", "--batch-size", "0")):
-        result = await asyncio.to_thread(run_cli, pg_dsn, clickhouse_server, database, *args)
+        result = await asyncio.to_thread(
+            run_faultline_cli, pg_dsn, clickhouse_server, database, "verify", *args)
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         assert result.stderr
