@@ -23,6 +23,7 @@ from faultline_core.envelope import parse_envelope
 from faultline_core.grouping import compute_grouping, explain_grouping
 from faultline_core.normalize import InvalidEvent, normalize_event
 from faultline_core.normalize_values import parse_timestamp
+from tests.json_paths import json_paths, replace_at
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RECEIVED = 1_700_000_000.0
@@ -92,28 +93,6 @@ def _deep(depth: int) -> Json:
     return value
 
 
-def _paths(value: Json, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, child in value.items():
-            found += _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            found += _paths(child, (*prefix, index))
-    return found
-
-
-def _replace(value: Json, path: tuple[str | int, ...], new: Json) -> Json:
-    if not path:
-        return new
-    head, rest = path[0], path[1:]
-    if isinstance(value, dict):
-        return {**value, head: _replace(value[head], rest, new)}
-    copy = list(value)
-    copy[int(head)] = _replace(copy[int(head)], rest, new)
-    return copy
-
-
 def _hostile(rng: random.Random) -> Json:
     roll = rng.random()
     if roll < 0.05:
@@ -129,10 +108,10 @@ def _hostile(rng: random.Random) -> Json:
 def _mutant(base: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     event: Json = base
     for _ in range(rng.randrange(1, 5)):
-        paths = [p for p in _paths(event) if p]
+        paths = [p for p in json_paths(event) if p]
         if not paths:
             break
-        event = _replace(event, rng.choice(paths), _hostile(rng))
+        event = replace_at(event, rng.choice(paths), _hostile(rng))
     return event  # type: ignore[no-any-return]
 
 

@@ -36,6 +36,7 @@ from faultline_core.event import NormalizedEvent
 from faultline_core.grouping import compute_grouping
 from faultline_core.normalize import InvalidEvent, normalize_event
 from tests import hypothesis_profiles  # noqa: F401  (loads the profile)
+from tests.json_paths import json_paths, replace_at
 
 PAYLOADS = Path(__file__).parent.parent / "fixtures" / "payloads"
 FIXTURE_ENVELOPES = sorted(PAYLOADS.glob("*.envelope"))
@@ -84,36 +85,13 @@ def _fixture_items() -> list[tuple[bytes, dict[str, Any]]]:
 FIXTURES = _fixture_items()
 
 
-def _paths(value: Json, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
-    """Every location inside a JSON tree, the root included."""
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, child in value.items():
-            found += _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            found += _paths(child, (*prefix, index))
-    return found
-
-
-def _replace(value: Json, path: tuple[str | int, ...], new: Json) -> Json:
-    if not path:
-        return new
-    head, rest = path[0], path[1:]
-    if isinstance(value, dict):
-        return {**value, head: _replace(value[head], rest, new)}
-    copy = list(value)
-    copy[int(head)] = _replace(copy[int(head)], rest, new)
-    return copy
-
-
 @st.composite
 def mutated_events(draw: st.DrawFn) -> dict[str, Any]:
     """A real SDK event with a few of its sub-values swapped for arbitrary JSON."""
     event: Json = draw(st.sampled_from([payload for _, payload in FIXTURES]))
     for _ in range(draw(st.integers(1, 4))):
-        paths = [p for p in _paths(event) if p]  # keep the root an object
-        event = _replace(event, draw(st.sampled_from(paths)), draw(json_values))
+        paths = [p for p in json_paths(event) if p]  # keep the root an object
+        event = replace_at(event, draw(st.sampled_from(paths)), draw(json_values))
     assert isinstance(event, dict)
     return event
 

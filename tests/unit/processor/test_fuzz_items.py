@@ -24,7 +24,8 @@ from faultline_core.messages import IngestMessage
 from faultline_processor.items.base import InvalidItem
 from faultline_processor.items.registry import ITEM_HANDLERS
 from tests import hypothesis_profiles  # noqa: F401  (loads the profile)
-from tests.unit.test_fuzz_parsers import _mutate_bytes, _paths, _replace, json_values
+from tests.json_paths import json_paths, replace_at
+from tests.unit.test_fuzz_parsers import _mutate_bytes, json_values
 
 PROJECT_ID = 7
 EVENT_ID = uuid.uuid4().hex
@@ -100,7 +101,7 @@ def test_base_payloads_parse(item_type: str) -> None:
 def mutated_json(draw: st.DrawFn, base: Any) -> Any:
     value = base
     for _ in range(draw(st.integers(1, 4))):
-        value = _replace(value, draw(st.sampled_from(_paths(value))), draw(json_values))
+        value = replace_at(value, draw(st.sampled_from(json_paths(value))), draw(json_values))
     return value
 
 
