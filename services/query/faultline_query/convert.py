@@ -9,7 +9,7 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from faultline.v1 import query_pb2
-from faultline_query.issues import Issue, IssueSortKey
+from faultline_query.issues import Issue, IssueSortKey, SeenIn
 from faultline_query.sql import Interval
 
 STATUS_TO_PROTO: dict[str, query_pb2.IssueStatus] = {
@@ -74,6 +74,18 @@ def issue_message(issue: Issue, user_count: int) -> query_pb2.Issue:
         platform=issue.platform,
         type=issue.type,
         metadata_json=json.dumps(issue.metadata, separators=(",", ":"), sort_keys=True),
+        environments=[seen_in_message(seen) for seen in issue.environments],
+        releases=[seen_in_message(seen) for seen in issue.releases],
+    )
+
+
+def seen_in_message(seen: SeenIn) -> query_pb2.IssueSeenIn:
+    """One environment's or release's counters of an issue."""
+    return query_pb2.IssueSeenIn(
+        name=seen.name,
+        first_seen=timestamp(seen.first_seen),
+        last_seen=timestamp(seen.last_seen),
+        times_seen=seen.times_seen,
     )
 
 

@@ -64,6 +64,20 @@ class Issue:
     users_seen: int = 0
     hashes: tuple[str, ...] = ()
     """The issue's grouping hashes (filled by :func:`get_issue` only)."""
+    environments: tuple[SeenIn, ...] = ()
+    """Per environment, last seen first (filled by :func:`get_issue` only)."""
+    releases: tuple[SeenIn, ...] = ()
+    """Per release, first seen first (filled by :func:`get_issue` only)."""
+
+
+@dataclass(frozen=True)
+class SeenIn:
+    """An issue's counters in one environment or release."""
+
+    name: str
+    first_seen: datetime
+    last_seen: datetime
+    times_seen: int
 
 
 @dataclass(frozen=True)
@@ -142,13 +156,46 @@ WHERE project_id = %(project)s AND times_seen > 0
 """
 
 
+# Per-environment / per-release counters kept by the processor. Capped so an issue seen in
+# thousands of releases stays a small reply: the environments seen most recently, and the
+# issue's first release plus the newest others, so that both ends (Sentry's firstRelease
+# and lastRelease) are always exact.
+SEEN_IN_LIMIT = 100
+_SEEN_IN_ENVIRONMENTS = """
+SELECT s.environment AS name, s.first_seen, s.last_seen, s.times_seen
+FROM issue_environments s JOIN issues i ON i.id = s.issue_id
+WHERE i.project_id = %(project)s AND s.issue_id = %(issue)s
+ORDER BY s.last_seen DESC, s.environment LIMIT %(limit)s
+"""
+_RELEASES = """
+(SELECT s.release AS name, s.first_seen, s.last_seen, s.times_seen
+ FROM issue_releases s JOIN issues i ON i.id = s.issue_id
+ WHERE i.project_id = %(project)s AND s.issue_id = %(issue)s
+ ORDER BY s.first_seen {direction}, s.release {direction} LIMIT {limit})
+"""
+_SEEN_IN_RELEASES = (
+    _RELEASES.format(direction="ASC", limit="1") + " UNION "
+    + _RELEASES.format(direction="DESC", limit="%(limit)s - 1")
+    + " ORDER BY first_seen, name"
+)
+
+
 async def get_issue(pool: Pool, project_id: int, issue_id: int) -> Issue | None:
     """The issue (or the one it was merged into), only if it belongs to ``project_id``
-    and has been seen; with its grouping hashes."""
+    and has been seen; with its grouping hashes and where it was seen (at most
+    :data:`SEEN_IN_LIMIT` environments, most recent first, and releases, oldest first)."""
     async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(_GET_ISSUE, {"project": project_id, "issue": issue_id})
         row = await cur.fetchone()
-    return _issue(row) if row else None
+        if row is None:
+            return None
+        seen: list[tuple[SeenIn, ...]] = []
+        for sql in (_SEEN_IN_ENVIRONMENTS, _SEEN_IN_RELEASES):
+            params = {"project": project_id, "issue": row["id"], "limit": SEEN_IN_LIMIT}
+            await cur.execute(sql, params)
+            seen.append(tuple(SeenIn(**item) for item in await cur.fetchall()))
+    row["environments"], row["releases"] = seen
+    return _issue(row)
 
 
 async def list_issues(

@@ -7,6 +7,7 @@ timestamps are ISO 8601 in UTC with a ``Z`` suffix.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ _STATUS_NAMES: dict[int, IssueStatusName] = {
 }
 _SHORT_ID_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _TAG_LABELS = {"url": "URL", "os": "OS", "os.name": "OS Name", "user": "User"}
+_HEX = re.compile(r"[0-9a-f]+")
 
 
 def to_datetime(timestamp: Timestamp) -> datetime:
@@ -106,6 +108,51 @@ def issue_json(issue: query_pb2.Issue, project: Project, base_url: str) -> dict[
         "assignedTo": assignee_json(issue.assignee_user_id, issue.assignee_email),
         "numComments": 0,
         "annotations": [],
+    }
+
+
+def seen_in_json(seen: query_pb2.IssueSeenIn) -> dict[str, Any]:
+    """One environment or release of an issue with its own first/last seen and count."""
+    return {
+        "name": seen.name,
+        "firstSeen": iso8601(seen.first_seen),
+        "lastSeen": iso8601(seen.last_seen),
+        "count": int(seen.times_seen),
+    }
+
+
+def short_version(version: str) -> str:
+    """Sentry's display form of a release: without its ``package@`` prefix, and a commit
+    hash cut to 12 characters."""
+    at = version.find("@", 1)  # a leading "@" belongs to a scoped npm package name
+    short = version[at + 1:] if at > 0 else version
+    if len(short) in (32, 40, 64) and _HEX.fullmatch(short):
+        return short[:12]
+    return short or version
+
+
+def release_json(seen: query_pb2.IssueSeenIn) -> dict[str, Any]:
+    """Sentry's ``firstRelease`` / ``lastRelease`` object. Faultline knows a release only
+    from its events, so ``dateCreated`` is when the issue first saw it."""
+    return {
+        "version": seen.name,
+        "shortVersion": short_version(seen.name),
+        "dateCreated": iso8601(seen.first_seen),
+        "firstEvent": iso8601(seen.first_seen),
+        "lastEvent": iso8601(seen.last_seen),
+    }
+
+
+def seen_in_details(issue: query_pb2.Issue) -> dict[str, Any]:
+    """The group-details fields about where the issue was seen: Sentry's ``firstRelease``
+    and ``lastRelease`` (the releases first seen earliest and latest, or None) and
+    Faultline's ``environments`` and ``releases`` lists."""
+    releases = list(issue.releases)  # first seen first
+    return {
+        "firstRelease": release_json(releases[0]) if releases else None,
+        "lastRelease": release_json(releases[-1]) if releases else None,
+        "environments": [seen_in_json(seen) for seen in issue.environments],
+        "releases": [seen_in_json(seen) for seen in releases],
     }
 
 

@@ -53,7 +53,7 @@ VOLUME_INTERVAL_HOUR: VolumeInterval
 VOLUME_INTERVAL_DAY: VolumeInterval
 
 class Issue(_message.Message):
-    __slots__ = ("id", "project_id", "title", "culprit", "level", "status", "count", "user_count", "first_seen", "last_seen", "platform", "type", "metadata_json", "substatus", "status_details_json", "assignee_user_id", "assignee_email", "users_seen")
+    __slots__ = ("id", "project_id", "title", "culprit", "level", "status", "count", "user_count", "first_seen", "last_seen", "platform", "type", "metadata_json", "substatus", "status_details_json", "assignee_user_id", "assignee_email", "users_seen", "environments", "releases")
     ID_FIELD_NUMBER: _ClassVar[int]
     PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
@@ -72,6 +72,8 @@ class Issue(_message.Message):
     ASSIGNEE_USER_ID_FIELD_NUMBER: _ClassVar[int]
     ASSIGNEE_EMAIL_FIELD_NUMBER: _ClassVar[int]
     USERS_SEEN_FIELD_NUMBER: _ClassVar[int]
+    ENVIRONMENTS_FIELD_NUMBER: _ClassVar[int]
+    RELEASES_FIELD_NUMBER: _ClassVar[int]
     id: int
     project_id: int
     title: str
@@ -90,7 +92,21 @@ class Issue(_message.Message):
     assignee_user_id: int
     assignee_email: str
     users_seen: int
-    def __init__(self, id: _Optional[int] = ..., project_id: _Optional[int] = ..., title: _Optional[str] = ..., culprit: _Optional[str] = ..., level: _Optional[str] = ..., status: _Optional[_Union[IssueStatus, str]] = ..., count: _Optional[int] = ..., user_count: _Optional[int] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., platform: _Optional[str] = ..., type: _Optional[str] = ..., metadata_json: _Optional[str] = ..., substatus: _Optional[str] = ..., status_details_json: _Optional[str] = ..., assignee_user_id: _Optional[int] = ..., assignee_email: _Optional[str] = ..., users_seen: _Optional[int] = ...) -> None: ...
+    environments: _containers.RepeatedCompositeFieldContainer[IssueSeenIn]
+    releases: _containers.RepeatedCompositeFieldContainer[IssueSeenIn]
+    def __init__(self, id: _Optional[int] = ..., project_id: _Optional[int] = ..., title: _Optional[str] = ..., culprit: _Optional[str] = ..., level: _Optional[str] = ..., status: _Optional[_Union[IssueStatus, str]] = ..., count: _Optional[int] = ..., user_count: _Optional[int] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., platform: _Optional[str] = ..., type: _Optional[str] = ..., metadata_json: _Optional[str] = ..., substatus: _Optional[str] = ..., status_details_json: _Optional[str] = ..., assignee_user_id: _Optional[int] = ..., assignee_email: _Optional[str] = ..., users_seen: _Optional[int] = ..., environments: _Optional[_Iterable[_Union[IssueSeenIn, _Mapping]]] = ..., releases: _Optional[_Iterable[_Union[IssueSeenIn, _Mapping]]] = ...) -> None: ...
+
+class IssueSeenIn(_message.Message):
+    __slots__ = ("name", "first_seen", "last_seen", "times_seen")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FIRST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEEN_FIELD_NUMBER: _ClassVar[int]
+    TIMES_SEEN_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    first_seen: _timestamp_pb2.Timestamp
+    last_seen: _timestamp_pb2.Timestamp
+    times_seen: int
+    def __init__(self, name: _Optional[str] = ..., first_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_seen: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., times_seen: _Optional[int] = ...) -> None: ...
 
 class ListIssuesRequest(_message.Message):
     __slots__ = ("project_id", "status", "sort", "limit", "cursor", "query")

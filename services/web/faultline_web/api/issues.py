@@ -86,6 +86,7 @@ async def issue_details(request: Request, web: WebContext, project: Project, iss
         web.query.tag_breakdown(project.id, issue_id, top_n=1),
     )
     body = serializers.issue_json(issue, project, base_url(request, web))
+    body.update(serializers.seen_in_details(issue))
     body["stats"] = {"24h": serializers.volume_points(volume)}
     body["tags"] = serializers.tags_json(tags, with_values=False)
     body["userReportCount"] = await issue_report_count(web.pool, project.id, issue_id)

@@ -98,6 +98,8 @@ async def detail_context(web: WebContext, project: Project, issue_id: int) -> di
         "comment_url": f"{base}{issue.id}/comments/",
         "chart": views.volume_chart(volume),
         "tags": views.tag_rows(tags),
+        "seen_in": {"Environments": views.seen_in_rows(issue.environments),
+                    "Releases": views.seen_in_rows(issue.releases)},
         "feedback": await issue_feedback(web, project.id, issue_id),
         "event": event_view(event.event_id, load_event_data(event.data_json)) if event else None,
         "event_time": views.event_time(event) if event else None,

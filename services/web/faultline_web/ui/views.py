@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -59,6 +60,22 @@ class TagRow:
     total: int
     unique: int
     values: list[TagValueRow]
+
+
+@dataclass(frozen=True)
+class SeenInRow:
+    """One environment or release the issue was seen in."""
+
+    name: str
+    first_seen: datetime
+    last_seen: datetime
+    count: int
+
+
+def seen_in_rows(seen: Iterable[query_pb2.IssueSeenIn]) -> list[SeenInRow]:
+    return [SeenInRow(item.name, serializers.to_datetime(item.first_seen),
+                      serializers.to_datetime(item.last_seen), int(item.times_seen))
+            for item in seen]
 
 
 def issue_row(issue: query_pb2.Issue, url: str) -> IssueRow:
