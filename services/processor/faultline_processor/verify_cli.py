@@ -1,9 +1,10 @@
 """The ``verify`` subcommand of ``faultline`` (see :mod:`faultline_processor.cli`).
 
-``faultline verify --project ID|ORG/PROJECT [--json] [--batch-size N]`` reads PostgreSQL
-and ClickHouse as configured by the usual ``FAULTLINE_*`` environment settings. Exit
-status: 0 consistent, 1 differences found, 2 usage errors (argparse's own, an unknown
-project, a bad batch size).
+``faultline verify --project ID|ORG/PROJECT [--json] [--batch-size N] [--data-dir DIR]``
+reads PostgreSQL and ClickHouse as configured by the usual ``FAULTLINE_*`` environment
+settings, or the stopped all-in-one's embedded engines with ``--data-dir``. Exit status:
+0 consistent, 1 differences found, 2 usage errors (argparse's own, an unknown project, a
+bad batch size, stores that cannot be reached).
 """
 
 from __future__ import annotations
@@ -13,11 +14,16 @@ import asyncio
 import contextlib
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
-from faultline_core.settings import AppSettings, ClickHouseSettings, PostgresSettings
-from faultline_core.storage.clickhouse.factory import connect_clickhouse
+import psycopg
+from psycopg_pool import PoolTimeout
+from pydantic import SecretStr
+
+from faultline_core.settings import PostgresSettings
 from faultline_core.storage.postgres.pool import open_pool
+from faultline_processor.cli_stores import DATA_DIR_HELP, open_stores
 from faultline_processor.verify import DEFAULT_BATCH, Report, resolve_project, verify_project
 
 EXIT_CONSISTENT = 0
@@ -35,6 +41,7 @@ def add_verify_parser(subparsers: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH,
                         help="events per slice read from ClickHouse (default %(default)s)")
+    parser.add_argument("--data-dir", type=Path, help=DATA_DIR_HELP)
     parser.set_defaults(handler=run_verify)
 
 
@@ -43,7 +50,13 @@ def run_verify(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         print("faultline verify: --batch-size must be at least 1", file=sys.stderr)
         return EXIT_USAGE
-    report = asyncio.run(_verify(args.project, args.batch_size))
+    try:
+        report = asyncio.run(_verify(args.project, args.batch_size, args.data_dir))
+    except (PoolTimeout, psycopg.OperationalError) as exc:
+        print(f"faultline verify: cannot reach PostgreSQL ({type(exc).__name__}). Check "
+              "FAULTLINE_PG_DSN; for the all-in-one (make run), stop it and pass "
+              "--data-dir with its data directory", file=sys.stderr)
+        return EXIT_USAGE
     if report is None:
         print(f"faultline verify: no project {args.project!r}", file=sys.stderr)
         return EXIT_USAGE
@@ -54,14 +67,14 @@ def run_verify(args: argparse.Namespace) -> int:
     return EXIT_CONSISTENT if report.consistent else EXIT_DIFFERENT
 
 
-async def _verify(project: str, batch_size: int) -> Report | None:
+async def _verify(project: str, batch_size: int, data_dir: Path | None) -> Report | None:
     async with contextlib.AsyncExitStack() as stack:
-        pool = await open_pool(PostgresSettings(pool_min_size=1, pool_max_size=2),
-                               name="faultline-verify")
+        stores = await stack.enter_async_context(open_stores(data_dir))
+        settings = PostgresSettings(dsn=SecretStr(stores.dsn), pool_min_size=1,
+                                    pool_max_size=2)
+        pool = await open_pool(settings, name="faultline-verify", timeout_s=10)
         stack.push_async_callback(pool.close)
         project_id = await resolve_project(pool, project)
         if project_id is None:
             return None
-        clickhouse = await connect_clickhouse(ClickHouseSettings(), AppSettings().data_dir)
-        stack.push_async_callback(clickhouse.close)
-        return await verify_project(pool, clickhouse, project_id, batch_size)
+        return await verify_project(pool, stores.clickhouse, project_id, batch_size)

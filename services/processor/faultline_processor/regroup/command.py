@@ -16,9 +16,6 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,13 +24,9 @@ import psycopg
 from psycopg.rows import dict_row
 
 from faultline_core.grouping import GROUPING_CONFIGS
-from faultline_core.settings import AppSettings, ClickHouseSettings, PostgresSettings
-from faultline_core.storage.clickhouse.base import ClickHouse
-from faultline_core.storage.clickhouse.factory import connect_clickhouse
+from faultline_processor.cli_stores import open_stores
 from faultline_processor.regroup.grouper import GroupingSpec
 from faultline_processor.regroup.run import RegroupBusy, RegroupOptions, regroup
-
-EMBEDDED_DATABASE = "faultline"
 
 
 class CliError(Exception):
@@ -67,37 +60,6 @@ def add_regroup_parser(subparsers: Any) -> None:
     cmd.add_argument("--data-dir", type=Path,
                      help="the all-in-one's data directory (stop the all-in-one first)")
     cmd.set_defaults(handler=run_regroup)
-
-
-@dataclass(frozen=True)
-class Stores:
-    dsn: str
-    clickhouse: ClickHouse
-
-
-@asynccontextmanager
-async def open_stores(data_dir: Path | None) -> AsyncIterator[Stores]:
-    """PostgreSQL and ClickHouse from the environment, or the embedded engines."""
-    if data_dir is None:
-        clickhouse = await connect_clickhouse(ClickHouseSettings(), AppSettings().data_dir)
-        try:
-            yield Stores(PostgresSettings().dsn.get_secret_value(), clickhouse)
-        finally:
-            await clickhouse.close()
-        return
-    from faultline_core.pgserver import start_postgres  # only needed for --data-dir
-
-    server = await asyncio.to_thread(start_postgres, data_dir / "postgres")
-    try:
-        settings = ClickHouseSettings(backend="chdb", chdb_path=data_dir / "clickhouse",
-                                      database=EMBEDDED_DATABASE)
-        clickhouse = await connect_clickhouse(settings)
-        try:
-            yield Stores(server.dsn(EMBEDDED_DATABASE), clickhouse)
-        finally:
-            await clickhouse.close()
-    finally:
-        await asyncio.to_thread(server.stop)
 
 
 async def find_project(conn: psycopg.AsyncConnection[Any], ref: str) -> dict[str, Any]:

@@ -14,7 +14,9 @@ Pool: TypeAlias = AsyncConnectionPool[AsyncConnection[DictRow]]
 """A pool whose connections return rows as dicts and run in autocommit mode."""
 
 
-async def open_pool(settings: PostgresSettings, name: str = "faultline") -> Pool:
+async def open_pool(
+    settings: PostgresSettings, name: str = "faultline", timeout_s: float = 30
+) -> Pool:
     """Open a pool and wait until its first connections are up (fails fast if unreachable)."""
     pool: Pool = AsyncConnectionPool(
         settings.dsn.get_secret_value(),
@@ -25,5 +27,5 @@ async def open_pool(settings: PostgresSettings, name: str = "faultline") -> Pool
         name=name,
         open=False,
     )
-    await pool.open(wait=True, timeout=30)
+    await pool.open(wait=True, timeout=timeout_s)
     return pool
