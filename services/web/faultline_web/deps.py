@@ -11,6 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from faultline_core.envelope import parse_event_id
 from faultline_core.storage.postgres.tenancy import (
     Project,
     TokenUser,
@@ -90,6 +91,15 @@ def parse_object_id(text: str) -> int:
     if not text.isascii() or not text.isdigit() or not 0 < int(text) <= MAX_ID:
         raise HTTPException(404, NOT_FOUND)
     return int(text)
+
+
+def parse_uuid_id(text: str) -> str:
+    """An event or attachment id from a path segment (32 hex or a dashed UUID, any case) as
+    32 lowercase hex; anything else cannot exist (404)."""
+    parsed = parse_event_id(text)
+    if parsed is None:
+        raise HTTPException(404, NOT_FOUND)
+    return parsed
 
 
 async def accessible_project(

@@ -10,7 +10,6 @@ attachment`` with ``nosniff`` and a sandboxing CSP, and any type a browser could
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import quote
 
@@ -19,12 +18,11 @@ from fastapi.responses import JSONResponse, Response
 
 from faultline_core.blobstore.base import BlobStoreError
 from faultline_web.attachments_store import StoredAttachment, event_attachments, get_attachment
-from faultline_web.deps import NOT_FOUND, ProjectDep, Web
+from faultline_web.deps import NOT_FOUND, ProjectDep, Web, parse_uuid_id
 from faultline_web.serializers import iso8601
 
 router = APIRouter(prefix="/api/0", tags=["attachments"])
 
-_UUID = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 OCTET_STREAM = "application/octet-stream"
 # Types a browser shows without running anything; everything else downloads as bytes.
 SAFE_CONTENT_TYPES = frozenset({
@@ -33,13 +31,6 @@ SAFE_CONTENT_TYPES = frozenset({
     "text/plain", "text/csv", "image/png", "image/jpeg", "image/gif", "image/webp",
     "image/bmp",
 })
-
-
-def _id(text: str) -> str:
-    """A path segment as 32 lowercase hex; 404 when it cannot be an id."""
-    if not _UUID.fullmatch(text):
-        raise HTTPException(404, NOT_FOUND)
-    return text.replace("-", "").lower()
 
 
 def attachment_json(attachment: StoredAttachment) -> dict[str, Any]:
@@ -74,7 +65,7 @@ def content_disposition(name: str) -> str:
 @router.get("/projects/{org_slug}/{project_slug}/events/{event_id}/attachments/")
 async def list_attachments(event_id: str, project: ProjectDep, web: Web) -> list[dict[str, Any]]:
     """The event's attachments, oldest first (empty when it has none)."""
-    found = await event_attachments(web.pool, project.id, _id(event_id))
+    found = await event_attachments(web.pool, project.id, parse_uuid_id(event_id))
     return [attachment_json(attachment) for attachment in found]
 
 
@@ -83,7 +74,9 @@ async def attachment_detail(
     request: Request, event_id: str, attachment_id: str, project: ProjectDep, web: Web
 ) -> Response:
     """One attachment's metadata, or with ``?download`` its bytes."""
-    attachment = await get_attachment(web.pool, project.id, _id(event_id), _id(attachment_id))
+    attachment = await get_attachment(
+        web.pool, project.id, parse_uuid_id(event_id), parse_uuid_id(attachment_id)
+    )
     if attachment is None:
         raise HTTPException(404, NOT_FOUND)
     if "download" not in request.query_params:

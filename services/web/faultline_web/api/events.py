@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 
 from faultline_web import serializers
-from faultline_web.deps import NOT_FOUND, IssueDep, ProjectDep, Web
+from faultline_web.deps import IssueDep, ProjectDep, Web, parse_uuid_id
 
 router = APIRouter(prefix="/api/0", tags=["events"])
 
-_EVENT_ID = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
 
 @router.get("/issues/{issue_id}/events/latest/")
@@ -26,7 +24,5 @@ async def latest_event(ref: IssueDep, web: Web) -> dict[str, Any]:
 @router.get("/projects/{org_slug}/{project_slug}/events/{event_id}/")
 async def project_event(event_id: str, project: ProjectDep, web: Web) -> dict[str, Any]:
     """One event of the project by its id (32 hex characters or a dashed UUID)."""
-    if not _EVENT_ID.fullmatch(event_id):
-        raise HTTPException(404, NOT_FOUND)
-    event = await web.query.get_event(project.id, event_id.replace("-", "").lower())
+    event = await web.query.get_event(project.id, parse_uuid_id(event_id))
     return serializers.event_json(event)

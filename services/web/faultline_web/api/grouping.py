@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import sys
 from typing import Any
 
@@ -38,13 +37,12 @@ from faultline_core.storage.postgres.pool import Pool
 from faultline_core.storage.postgres.tenancy import Project
 from faultline_web import grouping_store
 from faultline_web.context import WebContext
-from faultline_web.deps import NOT_FOUND, ProjectDep, Web
+from faultline_web.deps import ProjectDep, Web, parse_uuid_id
 from faultline_web.eventdata import load_event_data
 
 router = APIRouter(prefix="/api/0", tags=["grouping"])
 
 MAX_RULES_LENGTH = 64 * 1024
-_EVENT_ID = re.compile(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 _RULE_FIELDS = (
     ("fingerprintingRules", "fingerprinting_rules"),
     ("groupingEnhancements", "grouping_enhancements"),
@@ -163,7 +161,5 @@ async def grouping_configs(project: ProjectDep) -> list[dict[str, Any]]:
 @router.get("/projects/{org_slug}/{project_slug}/events/{event_id}/grouping-info/")
 async def grouping_info(event_id: str, project: ProjectDep, web: Web) -> dict[str, Any]:
     """Why the event grouped where it did: its variants, components and hashes."""
-    if not _EVENT_ID.fullmatch(event_id):
-        raise HTTPException(404, NOT_FOUND)
-    event = await web.query.get_event(project.id, event_id.replace("-", "").lower())
+    event = await web.query.get_event(project.id, parse_uuid_id(event_id))
     return await event_grouping_info(web, project, event)
