@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 export FAULTLINE_DATA_DIR ?= $(CURDIR)/data
 
-.PHONY: run test lint proto bench bench-distributed install clean
+.PHONY: run test lint proto bench bench-distributed install native clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,14 +14,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: native
+
+## native: compile the normalise + group path with mypyc (a no-op when current; without
+##         a C compiler, or with FAULTLINE_PURE_PYTHON=1, the pure-Python modules run)
+native: $(STAMP)
+	$(BIN)/python scripts/build_native.py
 
 ## run: the all-in-one (relay + processor + query + web) on embedded engines
-run: $(STAMP)
+run: native
 	$(BIN)/python -m faultline_allinone
 
-## test: lint, then the whole test suite
-test: lint $(STAMP)
+## test: lint, then the whole test suite (on the compiled build when there is one)
+test: lint native
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -34,11 +39,11 @@ proto: $(STAMP)
 		--pyi_out=libs/core --grpc_python_out=libs/core proto/faultline/v1/query.proto
 
 ## bench: load the running all-in-one (start `make run` first)
-bench: $(STAMP)
+bench: native
 	$(BIN)/python scripts/bench.py
 
 ## bench-distributed: start the real infrastructure and the four services, then load them
-bench-distributed: $(STAMP)
+bench-distributed: native
 	PYTHONPATH=. $(BIN)/python -m scripts.bench_distributed
 
 .PHONY: infra-up infra-down infra-status
@@ -57,7 +62,8 @@ infra-status: $(STAMP)
 	$(BIN)/python scripts/infra.py status
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	$(BIN)/python scripts/build_native.py --remove || true
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build/native
 
 .PHONY: fuzz
 

@@ -223,5 +223,6 @@ def test_dockerfile_exposes_the_service_port(name: str, port: str) -> None:
 
 def test_dockerignore_keeps_local_state_out_of_the_build_context() -> None:
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
-    for entry in (".git", ".venv", "data", ".infra", "**/__pycache__"):
+    for entry in (".git", ".venv", "data", ".infra", "**/__pycache__", "**/*.so",
+                  "libs/core/faultline_core/_native_build.json"):
         assert entry in ignored

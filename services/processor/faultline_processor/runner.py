@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from faultline_core.bus.base import BusConsumer, BusProducer, Partition
+from faultline_core.native import build_state
 from faultline_core.settings import BusSettings, ProcessorSettings
 from faultline_core.storage.clickhouse.base import ClickHouse
 from faultline_core.storage.postgres.pool import Pool
@@ -104,6 +105,7 @@ class Processor:
         failures are retried), leaving the rest uncommitted for redelivery.
         """
         self._running = True
+        log.info("normalise and group: %s", build_state().reason)
         self._writer_task = asyncio.create_task(self._write_loop(), name="processor-writer")
         try:
             while not self._stop_requested.is_set():

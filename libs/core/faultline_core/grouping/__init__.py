@@ -39,12 +39,27 @@ __all__ = [
     "UnknownGroupingConfig",
     "compute_grouping",
     "explain_grouping",
+    "grouping_variants",
     "hash_components",
 ]
 
 
 class UnknownGroupingConfig(ValueError):
     """The requested grouping config id is not registered."""
+
+
+def _strategy_and_data(
+    data: dict[str, Any], config: str, rules: GroupingRules | None
+) -> tuple[GroupingStrategy, dict[str, Any]]:
+    strategy = GROUPING_CONFIGS.get(config)
+    if strategy is None:
+        raise UnknownGroupingConfig(f"unknown grouping config {config!r}")
+    if rules is not None and not rules.is_empty:
+        # Imported here: rules.py is a leaf module that may grow heavier imports.
+        from faultline_core.grouping.rules import apply_grouping_rules
+
+        data = apply_grouping_rules(data, rules)
+    return strategy, data
 
 
 def compute_grouping(
@@ -54,15 +69,18 @@ def compute_grouping(
 ) -> GroupingResult:
     """Group one event's normalised ``data`` with the strategy registered as ``config``,
     after applying the project's server-side ``rules`` (in-app marks, fingerprints)."""
-    strategy = GROUPING_CONFIGS.get(config)
-    if strategy is None:
-        raise UnknownGroupingConfig(f"unknown grouping config {config!r}")
-    if rules is not None and not rules.is_empty:
-        # Imported here: rules.py is a leaf module that may grow heavier imports.
-        from faultline_core.grouping.rules import apply_grouping_rules
-
-        data = apply_grouping_rules(data, rules)
+    strategy, data = _strategy_and_data(data, config, rules)
     return strategy.compute(data)
+
+
+def grouping_variants(
+    data: dict[str, Any],
+    config: str = DEFAULT_GROUPING_CONFIG,
+    rules: GroupingRules | None = None,
+) -> dict[str, GroupingVariant]:
+    """The variants behind :func:`compute_grouping`'s hashes, with their trees."""
+    strategy, data = _strategy_and_data(data, config, rules)
+    return strategy.explain(data)
 
 
 def explain_grouping(
@@ -73,5 +91,5 @@ def explain_grouping(
     """Why an event grouped where it did, in the shape of Sentry's grouping-info API:
     ``{variant: {"type", "description", "hash", "hashMismatch", "contributes",
     "component" | "values"}}``. JSON-serialisable."""
-    result = compute_grouping(data, config, rules)
-    return {name: variant.to_json() for name, variant in result.variants.items()}
+    variants = grouping_variants(data, config, rules)
+    return {name: variant.to_json() for name, variant in variants.items()}

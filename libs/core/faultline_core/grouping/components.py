@@ -7,7 +7,6 @@ in the tree (with a ``hint`` saying why) so the explanation shows what was ignor
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,7 +61,7 @@ class GroupingComponent:
     def get_hash(self) -> str | None:
         """md5 of the contributing leaves, or ``None`` when nothing contributes."""
         values = self.contributing_values()
-        return _md5_of(values) if values else None
+        return hash_components(values) if values else None
 
     def to_json(self) -> JsonDict:
         """The Sentry grouping-info component shape."""
@@ -73,13 +72,6 @@ class GroupingComponent:
             "hint": self.hint,
             "values": [v if isinstance(v, str) else v.to_json() for v in self.values],
         }
-
-
-def _md5_of(values: list[str]) -> str:
-    """:func:`~faultline_core.grouping.base.hash_components`, byte for byte (each value
-    NUL-terminated), with one C-level join instead of a generator over the values."""
-    text = "\0".join(values) + "\0"
-    return hashlib.md5(text.encode("utf-8", "replace"), usedforsecurity=False).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

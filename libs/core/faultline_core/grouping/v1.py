@@ -32,7 +32,7 @@ from faultline_core.event_summary import (
     frames_of,
 )
 from faultline_core.grouping.base import GroupingResult, hash_components
-from faultline_core.grouping.components import flat_variant
+from faultline_core.grouping.components import GroupingVariant, flat_variant
 from faultline_core.grouping.parameterize import normalize_message
 
 CONFIG_ID = "v1"
@@ -177,8 +177,10 @@ def fingerprint_components(
 
 class GroupingV1:
     config_id = CONFIG_ID
+    changelog = "Sentry's default grouping, simplified: one flattened hash per variant."
 
-    def compute(self, data: dict[str, Any]) -> GroupingResult:
+    def _components(self, data: dict[str, Any]) -> tuple[list[str], list[str]]:
+        """The app and the system components."""
         fallback = [f"fallback: {data.get('title') or '<unlabeled event>'}"]
         system = default_components(data, app_only=False) or fallback
         app = default_components(data, app_only=True) if has_in_app_frames(data) else system
@@ -188,12 +190,18 @@ class GroupingV1:
             entries = [str(entry) for entry in fingerprint]
             app = fingerprint_components(data, entries, app)
             system = fingerprint_components(data, entries, system)
+        return app, system
+
+    def compute(self, data: dict[str, Any]) -> GroupingResult:
+        app, system = self._components(data)
         hashes = [hash_components(app)]
         if system != app:
             hashes.append(hash_components(system))
-        variants = {
+        return GroupingResult(config=CONFIG_ID, hashes=hashes, components=app)
+
+    def explain(self, data: dict[str, Any]) -> dict[str, GroupingVariant]:
+        app, system = self._components(data)
+        return {
             "app": flat_variant("app", "in-app frames (v1, flattened)", app),
             "system": flat_variant("system", "all frames (v1, flattened)", system),
         }
-        return GroupingResult(config=CONFIG_ID, hashes=hashes, components=app,
-                              variants=variants)

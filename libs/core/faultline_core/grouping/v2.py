@@ -30,19 +30,14 @@ from faultline_core.grouping.base import GroupingResult, hash_components
 from faultline_core.grouping.components import GroupingComponent, GroupingVariant
 from faultline_core.grouping.parameterize import normalize_message
 from faultline_core.grouping.v2_fingerprint import DEFAULT_MARKER, resolve_fingerprint
-from faultline_core.grouping.v2_frames import FrameParts, frame_parts
+from faultline_core.grouping.v2_frames import PreparedFrames, prepare_frames
+from faultline_core.grouping.v2_hashes import variant_hashes
 
 CONFIG_ID = "v2"
 JsonDict = dict[str, Any]
-Prepared = list[tuple[FrameParts, bool]]
 
 
-def _prepare(frames: list[JsonDict], platform: str) -> Prepared:
-    """Each frame's shared parts and in-app flag: computed once per event."""
-    return [(frame_parts(frame, platform), frame.get("in_app") is True) for frame in frames]
-
-
-def _stacktrace(prepared: Prepared, app_only: bool) -> GroupingComponent:
+def _stacktrace(prepared: PreparedFrames, app_only: bool) -> GroupingComponent:
     nodes: list[str | GroupingComponent] = []
     leaves: list[str] = []  # collected here so hashing never walks the frames again
     previous: tuple[str, ...] | None = None
@@ -73,7 +68,7 @@ class _Exception:
 
     def __init__(self, exc: JsonDict, platform: str) -> None:
         self.exc = exc
-        self.prepared = _prepare(frames_of(exc), platform)
+        self.prepared = prepare_frames(frames_of(exc), platform)
         self.has_in_app = any(in_app for _, in_app in self.prepared)
         mechanism = exc.get("mechanism")
         self.synthetic = isinstance(mechanism, dict) and mechanism.get("synthetic") is True
@@ -156,7 +151,7 @@ def _exception_roots(data: JsonDict, platform: str) -> tuple[GroupingComponent, 
 
 
 def _stacktrace_roots(data: JsonDict, platform: str) -> tuple[GroupingComponent, ...] | None:
-    prepared = _prepare(event_stacktrace_frames(data), platform)
+    prepared = prepare_frames(event_stacktrace_frames(data), platform)
     if not prepared:
         return None
     no_in_app = not any(f[1] for f in prepared)
@@ -246,17 +241,25 @@ class GroupingV2:
     """Grouping config ``v2``."""
 
     config_id = CONFIG_ID
+    changelog = "Variants with component trees, per-platform frame rules."
 
-    def compute(self, data: dict[str, Any]) -> GroupingResult:
+    def explain(self, data: dict[str, Any]) -> dict[str, GroupingVariant]:
         variants = default_variants(data)
         entries = _fingerprint_entries(data)
         if entries is not None:
             resolved = resolve_fingerprint(data, entries)
             if any(entry != DEFAULT_MARKER for entry in resolved):
                 variants = _fingerprinted(variants, resolved, _matched_rule(data))
-        hashes: list[str] = []
+        return {v.name: v for v in variants}
+
+    def compute(self, data: dict[str, Any]) -> GroupingResult:
+        if _fingerprint_entries(data) is None:
+            # No fingerprint (nearly every event): the leaves without the trees.
+            hashes, components = variant_hashes(data)
+            return GroupingResult(config=CONFIG_ID, hashes=hashes, components=components)
+        hashes = []
         primary: GroupingVariant | None = None
-        for variant in variants:
+        for variant in self.explain(data).values():
             if variant.hash is not None and variant.hash not in hashes:
                 hashes.append(variant.hash)
                 primary = primary or variant
@@ -264,5 +267,4 @@ class GroupingV2:
         components = primary.component.contributing_values()
         if primary.type == "salted-component":
             components += [f"fingerprint={entry}" for entry in primary.values]
-        return GroupingResult(config=CONFIG_ID, hashes=hashes, components=components,
-                              variants={v.name: v for v in variants})
+        return GroupingResult(config=CONFIG_ID, hashes=hashes, components=components)

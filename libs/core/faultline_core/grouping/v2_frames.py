@@ -230,3 +230,11 @@ def _frame_parts(
     return FrameParts(children, key, _frame_node(children, key, None),
                       _frame_node(children, key, "non app frame"),
                       _frame_node(children, key, "ignored due to recursion"))
+
+
+PreparedFrames = list[tuple[FrameParts, bool]]
+
+
+def prepare_frames(frames: list[dict[str, Any]], platform: str) -> PreparedFrames:
+    """Each frame's shared parts and in-app flag: computed once per event."""
+    return [(frame_parts(frame, platform), frame.get("in_app") is True) for frame in frames]
