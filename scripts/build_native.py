@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -19,7 +20,10 @@ import sysconfig
 import time
 from pathlib import Path
 
-from faultline_core.native import (
+# Importing faultline_core warns when the build is stale, which here is the expected case.
+logging.getLogger("faultline_core.native").disabled = True
+
+from faultline_core.native import (  # noqa: E402
     COMPILED_MODULES,
     MANIFEST_PATH,
     PACKAGE_DIR,

@@ -3,15 +3,15 @@ promoted tags, flattened contexts and the searchable message (pure)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from faultline_core.event import UserInfo
 from faultline_core.normalize_values import JsonDict, truncate
 
-MAX_TITLE = 200
-MAX_CULPRIT = 200
-MAX_TAG_VALUE = 200
-UNLABELED = "<unlabeled event>"
+MAX_TITLE: Final = 200
+MAX_CULPRIT: Final = 200
+MAX_TAG_VALUE: Final = 200
+UNLABELED: Final = "<unlabeled event>"
 
 
 def _first_line(text: str) -> str:
@@ -177,7 +177,7 @@ def promoted_tags(
     return tuple(sorted(merged.items()))
 
 
-_CONTEXT_TAGS = (("browser", "browser.name"), ("os", "os.name"), ("runtime", "runtime.name"))
+_CONTEXT_TAGS: Final = (("browser", "browser.name"), ("os", "os.name"), ("runtime", "runtime.name"))
 
 
 def flatten_contexts(contexts: JsonDict) -> tuple[tuple[str, str], ...]:

@@ -16,7 +16,7 @@ import json
 import math
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Final
 
 import orjson
 
@@ -50,19 +50,18 @@ from faultline_core.normalize_interfaces import (
 from faultline_core.normalize_values import (
     ErrorLog,
     JsonDict,
-    iso_datetime,
     iso_timestamp,
     mapping,
     parse_timestamp,
     string,
 )
 
-MAX_FUTURE_SECONDS = 60.0
-MAX_PAST_SECONDS = 30 * 24 * 3600.0
-_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+MAX_FUTURE_SECONDS: Final = 60.0
+MAX_PAST_SECONDS: Final = 30 * 24 * 3600.0
+_ESCAPED_SURROGATE: Final = re.compile(rb"\\u[dD][89a-fA-F]")
 
 # (field, max length): plain string attributes copied when present.
-_TOP_LEVEL_STRINGS = (
+_TOP_LEVEL_STRINGS: Final = (
     ("logger", 64),
     ("transaction", 200),
     ("server_name", 256),
@@ -85,7 +84,7 @@ def _finite_float(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-_JSON_HOOKS: dict[str, Any] = {
+_JSON_HOOKS: Final[dict[str, Any]] = {
     "parse_constant": _non_finite_to_null,
     "parse_float": _finite_float,
 }
@@ -101,13 +100,13 @@ def _json_decode(payload: bytes) -> Any:
 
 # For the orjson fast path: digits → "0" and "{" → "[", so one translate answers both
 # "could this hold an integer orjson would turn into a float?" and "how deep could it nest?".
-_SHAPE = bytes(ord("0") if ord("0") <= i <= ord("9") else ord("[") if i == ord("{") else i
+_SHAPE: Final = bytes(ord("0") if ord("0") <= i <= ord("9") else ord("[") if i == ord("{") else i
                for i in range(256))
-_LONG_NUMBER = b"0" * 19
+_LONG_NUMBER: Final = b"0" * 19
 # Depth can never exceed the number of "[" and "{": below this, Python's json (whose limit
 # is the interpreter's recursion limit, 1000 less the caller's stack) would not refuse it.
-_MAX_FAST_BRACKETS = 800
-_FAST_MIN_BRACKET_BYTES = 2 * _MAX_FAST_BRACKETS
+_MAX_FAST_BRACKETS: Final = 800
+_FAST_MIN_BRACKET_BYTES: Final = 2 * _MAX_FAST_BRACKETS
 
 
 def _fast_decode(payload: bytes) -> Any:
@@ -248,8 +247,8 @@ def normalize_event(
     data: JsonDict = {"event_id": normalized_id, **_basic_fields(raw, errors)}
     data.update(_interfaces(raw, client_ip, errors))
     times = (_datetime(seconds), _datetime(received_at))
-    data["timestamp"] = iso_datetime(times[0])
-    data["received"] = iso_datetime(times[1])
+    data["timestamp"] = iso_timestamp(seconds)
+    data["received"] = iso_timestamp(received_at)
     data["type"] = "error" if "exception" in data else "default"
     explicit_culprit = string(raw.get("culprit"), "culprit", errors, 200)
     data.update(event_title_culprit_metadata(data, explicit_culprit))

@@ -22,16 +22,16 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any
+from typing import Any, Final
 from urllib.parse import parse_qsl
 
-JSON_TYPE = "application/json"
-FORM_TYPE = "application/x-www-form-urlencoded"
+JSON_TYPE: Final = "application/json"
+FORM_TYPE: Final = "application/x-www-form-urlencoded"
 # SDKs cap bodies far below this (sentry-ruby 16 KiB, sentry-python 10 KB by default).
-MAX_PARSED_BODY = 256 * 1024
-MAX_BODY_DEPTH = 32
-_MAX_FORM_FIELDS = 500
-_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+MAX_PARSED_BODY: Final = 256 * 1024
+MAX_BODY_DEPTH: Final = 32
+_MAX_FORM_FIELDS: Final = 500
+_LONE_SURROGATE: Final = re.compile(r"[\ud800-\udfff]")
 
 
 class _NotJson(ValueError):

@@ -4,7 +4,7 @@ info and fingerprint (pure). Same conventions as :mod:`normalize_interfaces`."""
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 from faultline_core.normalize_body import parse_body
 from faultline_core.normalize_interfaces import LEVELS, as_values, normalize_level
@@ -24,11 +24,11 @@ from faultline_core.normalize_values import (
 )
 from faultline_core.useragent import parse_browser, parse_os
 
-MAX_TAG_LENGTH = 200
-_MAX_URL = 2048
-_MAX_SHORT = 256
-_MAX_BREADCRUMBS = 100
-_MAX_BREADCRUMB_MESSAGE = 8192
+MAX_TAG_LENGTH: Final = 200
+_MAX_URL: Final = 2048
+_MAX_SHORT: Final = 256
+_MAX_BREADCRUMBS: Final = 100
+_MAX_BREADCRUMB_MESSAGE: Final = 8192
 
 
 def _title_case_header(name: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any
+from typing import Any, Final
 
 from faultline_core.normalize_values import (
     ErrorLog,
@@ -23,20 +23,20 @@ from faultline_core.normalize_values import (
     truncate,
 )
 
-MAX_MESSAGE = 8192
-MAX_FRAMES = 250
-MAX_EXCEPTIONS = 25
-MAX_BREADCRUMBS = 100
-_MAX_CONTEXT_LINES = 20
-_MAX_SHORT = 256
-_MAX_UINT32 = 2**32 - 1
+MAX_MESSAGE: Final = 8192
+MAX_FRAMES: Final = 250
+MAX_EXCEPTIONS: Final = 25
+MAX_BREADCRUMBS: Final = 100
+_MAX_CONTEXT_LINES: Final = 20
+_MAX_SHORT: Final = 256
+_MAX_UINT32: Final = 2**32 - 1
 # "TypeError: x is undefined" in `type` with no `value` (some JS SDKs, old clients).
-_TYPE_WITH_VALUE = re.compile(r"([\w.$]{1,200}): (.*)", re.DOTALL)
+_TYPE_WITH_VALUE: Final = re.compile(r"([\w.$]{1,200}): (.*)", re.DOTALL)
 
-LEVELS = ("fatal", "error", "warning", "info", "debug")
-_LEVEL_ALIASES = {"warn": "warning", "critical": "fatal", "log": "info", "trace": "debug"}
+LEVELS: Final = ("fatal", "error", "warning", "info", "debug")
+_LEVEL_ALIASES: Final = {"warn": "warning", "critical": "fatal", "log": "info", "trace": "debug"}
 # Python logging's numeric levels, which some legacy clients send.
-_NUMERIC_LEVELS = {10: "debug", 20: "info", 30: "warning", 40: "error", 50: "fatal"}
+_NUMERIC_LEVELS: Final = {10: "debug", 20: "info", 30: "warning", 40: "error", 50: "fatal"}
 
 
 def normalize_level(value: object, path: str, errors: ErrorLog, default: str) -> str:
@@ -65,14 +65,14 @@ def as_values(value: object, path: str, errors: ErrorLog) -> list[Any] | None:
     return None
 
 
-_FRAME_STRINGS = (
+_FRAME_STRINGS: Final = (
     "filename", "abs_path", "function", "raw_function", "module", "package", "platform",
     "instruction_addr", "symbol", "symbol_addr", "image_addr",
 )
 
 
-_FRAME_TEXT = _MAX_SHORT * 4
-_CONTEXT_TEXT = 1024
+_FRAME_TEXT: Final = _MAX_SHORT * 4
+_CONTEXT_TEXT: Final = 1024
 
 
 def _is_short_text_list(value: object, limit: int) -> bool:
@@ -93,9 +93,8 @@ def normalize_frame(raw: object, path: str, errors: ErrorLog) -> JsonDict | None
         errors.invalid(path, raw)
         return None
     frame: JsonDict = {}
-    get = raw.get
     for key in _FRAME_STRINGS:
-        value = get(key)
+        value = raw.get(key)
         if value is None:
             continue
         if type(value) is str and len(value) <= _FRAME_TEXT:
@@ -107,7 +106,7 @@ def normalize_frame(raw: object, path: str, errors: ErrorLog) -> JsonDict | None
     if "filename" not in frame and "abs_path" in frame:
         frame["filename"] = frame["abs_path"]
     for key in ("lineno", "colno"):
-        value = get(key)
+        value = raw.get(key)
         if value is None:
             continue
         if type(value) is int and 0 <= value <= _MAX_UINT32:
@@ -119,7 +118,7 @@ def normalize_frame(raw: object, path: str, errors: ErrorLog) -> JsonDict | None
             errors.invalid(f"{path}.{key}", number)
         elif number is not None:
             frame[key] = number
-    in_app = get("in_app")
+    in_app = raw.get("in_app")
     if in_app is True or in_app is False:
         frame["in_app"] = in_app
     elif in_app is not None:
@@ -322,8 +321,8 @@ def normalize_ip(value: object, client_ip: str | None, path: str, errors: ErrorL
     return None
 
 
-_USER_STRINGS = ("id", "username", "email", "name", "segment")
-_USER_KNOWN = frozenset(_USER_STRINGS + ("ip_address", "geo", "data"))
+_USER_STRINGS: Final = ("id", "username", "email", "name", "segment")
+_USER_KNOWN: Final = frozenset(_USER_STRINGS + ("ip_address", "geo", "data"))
 
 
 def normalize_user(

@@ -12,13 +12,14 @@ import math
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from functools import lru_cache
+from typing import Any, Final
 from urllib.parse import parse_qsl
 
-MAX_ERRORS = 50
-_MAX_ERROR_VALUE = 200
-_MAX_TIMESTAMP_TEXT = 64
-_MAX_PAIRS = 500
+MAX_ERRORS: Final = 50
+_MAX_ERROR_VALUE: Final = 200
+_MAX_TIMESTAMP_TEXT: Final = 64
+_MAX_PAIRS: Final = 500
 
 JsonDict = dict[str, Any]
 
@@ -222,9 +223,28 @@ def _parse_timestamp_text(text: str) -> float | None:
     return parsed.timestamp()
 
 
+_MAX_EPOCH: Final = 253402300800.0  # 10000-01-01: beyond what datetime represents
+
+
 def iso_timestamp(seconds: float) -> str:
-    """``2024-01-02T03:04:05.123456Z`` for epoch seconds."""
-    return iso_datetime(datetime.fromtimestamp(seconds, UTC))
+    """``2024-01-02T03:04:05.123456Z`` for epoch seconds, exactly as
+    ``iso_datetime(datetime.fromtimestamp(seconds, UTC))`` renders it."""
+    if not 0.0 <= seconds < _MAX_EPOCH:
+        return iso_datetime(datetime.fromtimestamp(seconds, UTC))
+    # datetime.fromtimestamp's own rounding: the fraction to the microsecond, half to even.
+    fraction, whole = math.modf(seconds)
+    micros = round(fraction * 1e6)
+    if micros >= 1_000_000:
+        micros -= 1_000_000
+        whole += 1.0
+    return f"{_iso_second(int(whole))}.{micros:06d}Z"
+
+
+@lru_cache(maxsize=4096)
+def _iso_second(whole: int) -> str:
+    """``2024-01-02T03:04:05``: cached, as an event's breadcrumbs share a few seconds and
+    formatting a datetime costs more than the rest of a breadcrumb."""
+    return datetime.fromtimestamp(whole, UTC).isoformat()[:19]
 
 
 def iso_datetime(moment: datetime) -> str:
@@ -235,10 +255,10 @@ def iso_datetime(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
-_PERCENT_PLACEHOLDER = re.compile(
+_PERCENT_PLACEHOLDER: Final = re.compile(
     r"%%|%(?:\(([\w.-]{1,64})\))?[-#0 +]{0,5}\d{0,4}(?:\.\d{1,4})?[sdifrxXeEgGcuoa]"
 )
-_BRACE_PLACEHOLDER = re.compile(r"\{(\d{0,4}|[A-Za-z_]\w{0,63})\}")
+_BRACE_PLACEHOLDER: Final = re.compile(r"\{(\d{0,4}|[A-Za-z_]\w{0,63})\}")
 
 
 def format_message(template: str, params: object) -> str:

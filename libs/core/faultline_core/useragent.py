@@ -11,10 +11,11 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass
+from typing import Final
 
 # Real User-Agents are a few hundred characters; cap hostile ones before regex work.
-_MAX_LENGTH = 512
-_VERSION = r"(\d+(?:\.\d+){0,5})"
+_MAX_LENGTH: Final = 512
+_VERSION: Final = r"(\d+(?:\.\d+){0,5})"
 
 
 @dataclass(frozen=True)
@@ -32,28 +33,28 @@ def _search(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-_EDGE = _search(r"\b(?:Edg|Edge|EdgA|EdgiOS)/" + _VERSION)
-_OPERA = _search(r"\b(?:OPR|OPiOS|OPT)/" + _VERSION)
-_OPERA_PRESTO = _search(r"^Opera/.*?\bVersion/" + _VERSION)
-_SAMSUNG = _search(r"\bSamsungBrowser/" + _VERSION)
-_FIREFOX_IOS = _search(r"\bFxiOS/" + _VERSION)
-_FIREFOX = _search(r"\bFirefox/" + _VERSION)
-_CHROME_IOS = _search(r"\bCriOS/" + _VERSION)
-_HEADLESS_CHROME = _search(r"\bHeadlessChrome/" + _VERSION)
-_CHROMIUM = _search(r"\bChromium/" + _VERSION)
-_CHROME = _search(r"\bChrome/" + _VERSION)
-_SAFARI_VERSION = _search(r"\bVersion/" + _VERSION)
-_MSIE = _search(r"\bMSIE (\d+(?:\.\d+)?)")
-_TRIDENT = _search(r"\bTrident/[\d.]+;.{0,40}?\brv:(\d+(?:\.\d+)?)")
-_TOOL = _search(r"^([A-Za-z][\w.+-]{0,63})/(\d[\w.+-]{0,31})")
+_EDGE: Final = _search(r"\b(?:Edg|Edge|EdgA|EdgiOS)/" + _VERSION)
+_OPERA: Final = _search(r"\b(?:OPR|OPiOS|OPT)/" + _VERSION)
+_OPERA_PRESTO: Final = _search(r"^Opera/.*?\bVersion/" + _VERSION)
+_SAMSUNG: Final = _search(r"\bSamsungBrowser/" + _VERSION)
+_FIREFOX_IOS: Final = _search(r"\bFxiOS/" + _VERSION)
+_FIREFOX: Final = _search(r"\bFirefox/" + _VERSION)
+_CHROME_IOS: Final = _search(r"\bCriOS/" + _VERSION)
+_HEADLESS_CHROME: Final = _search(r"\bHeadlessChrome/" + _VERSION)
+_CHROMIUM: Final = _search(r"\bChromium/" + _VERSION)
+_CHROME: Final = _search(r"\bChrome/" + _VERSION)
+_SAFARI_VERSION: Final = _search(r"\bVersion/" + _VERSION)
+_MSIE: Final = _search(r"\bMSIE (\d+(?:\.\d+)?)")
+_TRIDENT: Final = _search(r"\bTrident/[\d.]+;.{0,40}?\brv:(\d+(?:\.\d+)?)")
+_TOOL: Final = _search(r"^([A-Za-z][\w.+-]{0,63})/(\d[\w.+-]{0,31})")
 
-_WINDOWS = _search(r"\bWindows NT (\d+\.\d+)")
-_IOS = _search(r"\bOS (\d+(?:_\d+){0,3}) like Mac OS X")
-_ANDROID = _search(r"\bAndroid(?: (\d+(?:\.\d+){0,3}))?")
-_CHROME_OS = _search(r"\bCrOS \S{1,20} " + _VERSION)
-_MAC = _search(r"\bMac OS X(?: (\d+(?:[_.]\d+){0,3}))?")
+_WINDOWS: Final = _search(r"\bWindows NT (\d+\.\d+)")
+_IOS: Final = _search(r"\bOS (\d+(?:_\d+){0,3}) like Mac OS X")
+_ANDROID: Final = _search(r"\bAndroid(?: (\d+(?:\.\d+){0,3}))?")
+_CHROME_OS: Final = _search(r"\bCrOS \S{1,20} " + _VERSION)
+_MAC: Final = _search(r"\bMac OS X(?: (\d+(?:[_.]\d+){0,3}))?")
 
-_WINDOWS_NAMES = {
+_WINDOWS_NAMES: Final = {
     "10.0": "10",
     "6.3": "8.1",
     "6.2": "8",
@@ -83,7 +84,7 @@ def _is_mobile(ua: str) -> bool:
 
 # Cached: a service sees the same few User-Agent strings over and over, and the regex
 # cascade costs more than the rest of an event's normalisation.
-_CACHE_SIZE = 4096
+_CACHE_SIZE: Final = 4096
 
 
 @functools.lru_cache(maxsize=_CACHE_SIZE)

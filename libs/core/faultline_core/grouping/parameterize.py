@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Final
 
-MAX_LINE = 1024
-_HEX = "[0-9a-fA-F]"
+MAX_LINE: Final = 1024
+_HEX: Final = "[0-9a-fA-F]"
 
 # Alternatives are tried in this order at each position, so the more specific kinds
 # (a URL containing an email, a date containing ints) come first.
-_KINDS: tuple[tuple[str, str, str], ...] = (
+_KINDS: Final[tuple[tuple[str, str, str], ...]] = (
     ("url", r"\b[a-zA-Z][a-zA-Z0-9+.-]{0,31}://[^\s\"'<>`]+", "<url>"),
     ("email", r"(?<![\w.+%-])[\w.+%-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+", "<email>"),
     ("uuid", rf"\b{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}\b", "<uuid>"),
@@ -37,8 +38,8 @@ _KINDS: tuple[tuple[str, str, str], ...] = (
     ("float", r"(?<![\w.])\d+\.\d+(?:[eE][-+]?\d+)?(?!\.?\d)", "<float>"),
     ("int", r"(?<![\w.])\d+(?!\.?\d)", "<int>"),
 )
-_PLACEHOLDERS = {name: placeholder for name, _, placeholder in _KINDS}
-_PATTERN = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern, _ in _KINDS))
+_PLACEHOLDERS: Final = {name: placeholder for name, _, placeholder in _KINDS}
+_PATTERN: Final = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern, _ in _KINDS))
 
 
 def _replace(match: re.Match[str]) -> str:

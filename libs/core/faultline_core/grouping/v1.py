@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from typing import Any
+from typing import Any, Final
 
 from faultline_core.event_summary import (
     culprit_frame,
@@ -35,10 +35,10 @@ from faultline_core.grouping.base import GroupingResult, hash_components
 from faultline_core.grouping.components import GroupingVariant, flat_variant
 from faultline_core.grouping.parameterize import normalize_message
 
-CONFIG_ID = "v1"
-MAX_CONTEXT_LINE = 120
-_VARIABLE = re.compile(r"\{\{\s*([\w.]{1,40})\s*\}\}")
-_CONTEXT_LINE_PLATFORMS = frozenset({"python"})
+CONFIG_ID: Final = "v1"
+MAX_CONTEXT_LINE: Final = 120
+_VARIABLE: Final = re.compile(r"\{\{\s*([\w.]{1,40})\s*\}\}")
+_CONTEXT_LINE_PLATFORMS: Final = frozenset({"python"})
 
 JsonDict = dict[str, Any]
 

@@ -23,7 +23,7 @@ if any of them matches.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from faultline_core.event_summary import event_stacktrace_frames, exception_values, frames_of
 from faultline_core.grouping.base import GroupingResult, hash_components
@@ -33,7 +33,7 @@ from faultline_core.grouping.v2_fingerprint import DEFAULT_MARKER, resolve_finge
 from faultline_core.grouping.v2_frames import PreparedFrames, prepare_frames
 from faultline_core.grouping.v2_hashes import variant_hashes
 
-CONFIG_ID = "v2"
+CONFIG_ID: Final = "v2"
 JsonDict = dict[str, Any]
 
 
@@ -172,7 +172,7 @@ def _default_root(data: JsonDict) -> GroupingComponent:
         "fallback", [title], hint="nothing else contributes: grouped by the event's title")])
 
 
-_DESCRIPTIONS = {
+_DESCRIPTIONS: Final = {
     "exception": "exception stack trace", "chained-exception": "chained exception stack traces",
     "stacktrace": "stack trace", "message": "message template",
     "fallback": "event title (nothing else contributes)",

@@ -11,7 +11,7 @@ the event's values: ``{{ type }}`` / ``{{ error.type }}``, ``{{ value }}`` /
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Final
 
 from faultline_core.event_summary import (
     culprit_frame,
@@ -21,9 +21,9 @@ from faultline_core.event_summary import (
 )
 from faultline_core.grouping.v2_frames import family_of, normalize_function, normalize_module
 
-DEFAULT_MARKER = "{{ default }}"
-_VARIABLE = re.compile(r"\{\{\s*([\w.-]{1,200})\s*\}\}")
-_ALIASES = {
+DEFAULT_MARKER: Final = "{{ default }}"
+_VARIABLE: Final = re.compile(r"\{\{\s*([\w.-]{1,200})\s*\}\}")
+_ALIASES: Final = {
     "error.type": "type", "error.value": "value", "stack.function": "function",
     "stack.module": "module", "stack.package": "package", "tag": "tags",
 }

@@ -26,19 +26,19 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from faultline_core.grouping.components import GroupingComponent
 
-MAX_CONTEXT_LINE = 120
-_CACHE_SIZE = 8192
+MAX_CONTEXT_LINE: Final = 120
+_CACHE_SIZE: Final = 8192
 
-_FAMILIES = {
+_FAMILIES: Final = {
     "python": "python", "javascript": "javascript", "node": "javascript",
     "java": "java", "kotlin": "java", "scala": "java", "groovy": "java", "clojure": "java",
     "go": "go", "ruby": "ruby", "php": "php", "csharp": "csharp",
 }
-_JS_ANONYMOUS = frozenset({"?", "<anonymous>", "anonymous", "<anonymous function>", ""})
+_JS_ANONYMOUS: Final = frozenset({"?", "<anonymous>", "anonymous", "<anonymous function>", ""})
 
 Sub = tuple[re.Pattern[str], str]
 
@@ -47,7 +47,7 @@ def _subs(*pairs: tuple[str, str]) -> tuple[Sub, ...]:
     return tuple((re.compile(pattern), replacement) for pattern, replacement in pairs)
 
 
-_JAVA_NAME = _subs(
+_JAVA_NAME: Final = _subs(
     (r"^lambda\$(.*?)\$?\d+$", r"lambda$\1"),
     (r"\$\$Lambda(?:\$\d+)?(?:/(?:0x)?[0-9a-fA-F]+)?", "$$Lambda"),
     (r"\$\$(\w+?)\$\$\w+", r"$$\1"),
@@ -58,23 +58,23 @@ _JAVA_NAME = _subs(
     (r"Generated(\w*?)Accessor\d+", r"Generated\1Accessor"),
     (r"\$\d+(?=\$|$|\.)", "$<anon>"),
 )
-_GO_FUNCTION = _subs((r"\.func\d+(?:\.\d+)*", ".func"), (r"\.gowrap\d+", ".gowrap"))
-_GO_MODULE = _subs((r"@v[\w.+-]+", ""), (r"/v\d+(?=/|$)", ""), (r"\.v\d+(?=/|$)", ""))
-_RUBY_FUNCTION = _subs(
+_GO_FUNCTION: Final = _subs((r"\.func\d+(?:\.\d+)*", ".func"), (r"\.gowrap\d+", ".gowrap"))
+_GO_MODULE: Final = _subs((r"@v[\w.+-]+", ""), (r"/v\d+(?=/|$)", ""), (r"\.v\d+(?=/|$)", ""))
+_RUBY_FUNCTION: Final = _subs(
     (r"^(block|rescue|ensure) \(\d+ levels\) in ", r"\1 in "),
     (r"(_(?:erb|haml|slim|builder|jbuilder|rabl|arb))__[-_]?\d+_[-_]?\d+", r"\1"),
 )
-_PHP_FUNCTION = _subs(
+_PHP_FUNCTION: Final = _subs(
     (r"\{closure[^}]*\}", "{closure}"),
     (r"class@anonymous[^\s:]*(?::\d+)?(?:\$[0-9a-fA-F]+)?", "class@anonymous"),
 )
-_CSHARP_FUNCTION = _subs(
+_CSHARP_FUNCTION: Final = _subs(
     (r"<(\w*)>b__\d+(?:_\d+)?", r"<\1>b"),
     (r"<(\w*)>d__\d+", r"<\1>d"),
     (r"__DisplayClass\d+(?:_\d+)?", "__DisplayClass"),
 )
-_JS_FUNCTION = _subs((r"^(?:async |new )", ""), (r"^Object\.", ""))
-_PATH = _subs(
+_JS_FUNCTION: Final = _subs((r"^(?:async |new )", ""), (r"^Object\.", ""))
+_PATH: Final = _subs(
     (r"^[a-zA-Z][a-zA-Z0-9+.-]{0,31}://[^/]*", ""),
     (r"[?#].*$", ""),
     (r" \(\d+(?:\.\d+)+[\w.-]*\)", ""),
@@ -84,12 +84,12 @@ _PATH = _subs(
     (r"(?<=/)[0-9a-f]{32,64}(?=\.\w+$)", "<hash>"),
     (r"[.-](?=[0-9a-f]*\d)[0-9a-f]{6,20}(?=\.[\w.-]*$)", ""),
 )
-_LEADING = re.compile(r"^(?:\.?/)+")
-_FUNCTION_SUBS: dict[str, tuple[Sub, ...]] = {
+_LEADING: Final = re.compile(r"^(?:\.?/)+")
+_FUNCTION_SUBS: Final[dict[str, tuple[Sub, ...]]] = {
     "java": _JAVA_NAME, "go": _GO_FUNCTION, "ruby": _RUBY_FUNCTION,
     "php": _PHP_FUNCTION, "csharp": _CSHARP_FUNCTION, "javascript": _JS_FUNCTION,
 }
-_MODULE_SUBS: dict[str, tuple[Sub, ...]] = {
+_MODULE_SUBS: Final[dict[str, tuple[Sub, ...]]] = {
     "java": _JAVA_NAME, "go": _GO_MODULE, "csharp": _CSHARP_FUNCTION,
 }
 
@@ -167,7 +167,7 @@ class FrameParts(NamedTuple):
     recursion: GroupingComponent
 
 
-_UNNAMED_HINT = "ignored because the frame names no module, file or function"
+_UNNAMED_HINT: Final = "ignored because the frame names no module, file or function"
 
 
 def _frame_node(children: list[str | GroupingComponent], key: tuple[str, ...],
@@ -182,21 +182,20 @@ def frame_parts(frame: dict[str, Any], event_platform: str) -> FrameParts:
     """The frame's :class:`FrameParts`, memoised on the fields that count, so the same
     frame in the next event costs one lookup; the returned components are shared and
     must never be mutated."""
-    get = frame.get
-    platform = get("platform")
+    platform = frame.get("platform")
     family = _FAMILIES.get(platform if type(platform) is str and platform
                            else event_platform, "other")
-    module = get("module")
+    module = frame.get("module")
     if type(module) is not str or not module:
         module = None
     filename = None
     if module is None:
-        filename = get("filename")
+        filename = frame.get("filename")
         if type(filename) is not str or not filename:
-            filename = get("abs_path")
+            filename = frame.get("abs_path")
             filename = filename if type(filename) is str and filename else None
-    line = get("context_line") if family in ("python", "javascript") else None
-    function = get("function")
+    line = frame.get("context_line") if family in ("python", "javascript") else None
+    function = frame.get("function")
     return _frame_parts(family, module, filename,
                         function if type(function) is str and function else None,
                         line if type(line) is str and line else None)
