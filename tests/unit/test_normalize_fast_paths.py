@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from faultline_core.normalize_values import iso_datetime, iso_timestamp
+from faultline_core.normalize_values import (
+    ErrorLog,
+    iso_datetime,
+    iso_timestamp,
+    parse_timestamp,
+    query_pairs,
+)
 from tests import hypothesis_profiles  # noqa: F401  (loads the profile)
 
 
@@ -37,3 +45,33 @@ def test_iso_timestamp_matches_datetime_on_any_time(seconds: float) -> None:
 
 def test_iso_timestamp_outside_the_fast_range_still_renders_like_datetime() -> None:
     assert iso_timestamp(-1.5) == by_datetime(-1.5)
+
+
+query_text = st.lists(st.sampled_from([*"ab=&;?é +", "%20", "%zz", "=="]), max_size=20).map("".join)
+
+
+@given(query_text)
+def test_query_strings_split_like_parse_qsl(text: str) -> None:
+    expected = parse_qsl(text[1:] if text.startswith("?") else text, keep_blank_values=True)
+    assert query_pairs(text, "request.query_string", ErrorLog()) == [list(p) for p in expected]
+
+
+float_chars = st.sampled_from(list("0123456789-+.eE_ infaINFAT:"))
+# Built to have "-" at indexes 4 and 7: what _parse_timestamp_text skips float() for.
+dated_like = st.tuples(st.text(float_chars, min_size=4, max_size=4),
+                       st.text(float_chars, min_size=2, max_size=2),
+                       st.text(float_chars, min_size=2, max_size=16)).map("-".join)
+
+
+@given(dated_like)
+def test_text_the_timestamp_parser_never_tries_as_a_float_is_never_one(text: str) -> None:
+    """_parse_timestamp_text skips float() for "dddd-dd-…": that must never skip a float."""
+    assert text[4] == "-" and text[7] == "-"
+    with pytest.raises(ValueError):
+        float(text)
+
+
+def test_iso_breadcrumb_times_still_parse() -> None:
+    assert parse_timestamp("2026-11-25T07:36:49.905067Z") == 1795592209.905067
+    assert parse_timestamp("2026-11-25") == 1795564800.0
+    assert parse_timestamp("2026-02-30T00:00:00Z") is None

@@ -17,10 +17,14 @@ class UserInfo:
     @property
     def key(self) -> str:
         """A stable identifier for counting distinct users (Sentry's ``user`` tag)."""
-        for prefix, value in (("id", self.id), ("email", self.email),
-                              ("username", self.username), ("ip", self.ip_address)):
-            if value:
-                return f"{prefix}:{value}"
+        if self.id:
+            return "id:" + self.id
+        if self.email:
+            return "email:" + self.email
+        if self.username:
+            return "username:" + self.username
+        if self.ip_address:
+            return "ip:" + self.ip_address
         return ""
 
 

@@ -21,19 +21,30 @@ def _first_line(text: str) -> str:
     return ""
 
 
+def _objects_only(items: list[Any]) -> list[JsonDict]:
+    """The JSON objects of a list: the list itself when that is all it holds (always, in
+    normalised data), so the result is shared and must not be mutated."""
+    for item in items:
+        if not isinstance(item, dict):
+            return [item for item in items if isinstance(item, dict)]
+    return items
+
+
 def exception_values(data: JsonDict) -> list[JsonDict]:
+    """The exceptions, oldest first (read-only: see :func:`_objects_only`)."""
     exception = data.get("exception")
     values = exception.get("values") if isinstance(exception, dict) else None
-    return [v for v in values if isinstance(v, dict)] if isinstance(values, list) else []
+    return _objects_only(values) if isinstance(values, list) else []
 
 
 def frames_of(holder: object) -> list[JsonDict]:
-    """The frames of an exception/thread (``holder["stacktrace"]``) or of a stacktrace."""
+    """The frames of an exception/thread (``holder["stacktrace"]``) or of a stacktrace
+    (read-only: see :func:`_objects_only`)."""
     if not isinstance(holder, dict):
         return []
     stacktrace = holder.get("stacktrace", holder)
     frames = stacktrace.get("frames") if isinstance(stacktrace, dict) else None
-    return [f for f in frames if isinstance(f, dict)] if isinstance(frames, list) else []
+    return _objects_only(frames) if isinstance(frames, list) else []
 
 
 def event_stacktrace_frames(data: JsonDict) -> list[JsonDict]:
@@ -123,58 +134,61 @@ def event_message(data: JsonDict) -> str:
     return ""
 
 
-def _context_tag(contexts: JsonDict, name: str) -> tuple[str, str]:
-    context = contexts.get(name)
-    if not isinstance(context, dict) or not context.get("name"):
-        return "", ""
-    # Strip: @sentry/node reads the OS version from /etc/debian_version, newline included.
-    context_name = str(context["name"]).strip()
-    version = str(context.get("version") or "").strip()
-    return (f"{context_name} {version}" if version else context_name), context_name
-
-
-def _mechanism_tags(data: JsonDict) -> dict[str, str]:
-    values = exception_values(data)
-    mechanism = values[-1].get("mechanism") if values else None
-    if not isinstance(mechanism, dict):
-        return {}
-    tags = {"mechanism": str(mechanism.get("type") or "generic")}
-    handled = mechanism.get("handled")
-    if isinstance(handled, bool):
-        tags["handled"] = "yes" if handled else "no"
-    return tags
-
-
 def _tag_text(value: object) -> str:
     text = value if type(value) is str else str(value)
     return text if len(text) <= MAX_TAG_VALUE else text[: MAX_TAG_VALUE - 3] + "..."
+
+
+_PROMOTED_FIELDS: Final = ("level", "environment", "release", "server_name", "transaction",
+                           "logger")
 
 
 def promoted_tags(
     data: JsonDict, event_tags: list[list[str]], user: UserInfo
 ) -> tuple[tuple[str, str], ...]:
     """The SDK's tags plus those Sentry promotes from event fields (which win on a clash),
-    sorted by key."""
-    contexts = data.get("contexts") or {}
-    request = data.get("request") or {}
-    promoted: dict[str, Any] = {
-        "level": data.get("level"),
-        "environment": data.get("environment"),
-        "release": data.get("release"),
-        "server_name": data.get("server_name"),
-        "transaction": data.get("transaction"),
-        "logger": data.get("logger"),
-        "url": request.get("url"),
-        "user": user.key,
-    }
-    for name, short_name in _CONTEXT_TAGS:
-        promoted[name], promoted[short_name] = _context_tag(contexts, name)
-    promoted.update(_mechanism_tags(data))
-    merged = {pair[0]: pair[1] for pair in event_tags}
-    for key, value in promoted.items():
+    sorted by key: the fields above, ``url``, ``user``, ``browser``/``os``/``runtime``
+    (with their ``.name``), and the last exception's ``mechanism`` and ``handled``."""
+    merged: dict[str, str] = {}
+    for pair in event_tags:
+        merged[pair[0]] = pair[1]
+    for key in _PROMOTED_FIELDS:
+        value = data.get(key)
         if value:
             merged[key] = _tag_text(value)
+    request = data.get("request")
+    url = request.get("url") if isinstance(request, dict) else None
+    if url:
+        merged["url"] = _tag_text(url)
+    if user.key:
+        merged["user"] = _tag_text(user.key)
+    contexts = data.get("contexts")
+    if isinstance(contexts, dict):
+        for name, short_name in _CONTEXT_TAGS:
+            _add_context_tags(merged, contexts.get(name), name, short_name)
+    values = exception_values(data)
+    mechanism = values[-1].get("mechanism") if values else None
+    if isinstance(mechanism, dict):
+        merged["mechanism"] = _tag_text(mechanism.get("type") or "generic")
+        handled = mechanism.get("handled")
+        if isinstance(handled, bool):
+            merged["handled"] = "yes" if handled else "no"
     return tuple(sorted(merged.items()))
+
+
+def _add_context_tags(merged: dict[str, str], context: object, name: str,
+                      short_name: str) -> None:
+    """``browser: "Chrome 120"`` and ``browser.name: "Chrome"`` from a named context."""
+    if not isinstance(context, dict) or not context.get("name"):
+        return
+    # Strip: @sentry/node reads the OS version from /etc/debian_version, newline included.
+    context_name = str(context["name"]).strip()
+    version = str(context.get("version") or "").strip()
+    full = f"{context_name} {version}" if version else context_name
+    if full:
+        merged[name] = _tag_text(full)
+    if context_name:
+        merged[short_name] = _tag_text(context_name)
 
 
 _CONTEXT_TAGS: Final = (("browser", "browser.name"), ("os", "os.name"), ("runtime", "runtime.name"))

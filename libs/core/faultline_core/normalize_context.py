@@ -156,24 +156,31 @@ def _derive_from_user_agent(contexts: JsonDict, user_agent: str) -> None:
                 contexts[os_key]["version"] = os_info.version
 
 
-def normalize_breadcrumb(raw: object, path: str, errors: ErrorLog) -> JsonDict | None:
+def _crumb_path(index: int) -> str:
+    return f"breadcrumbs.values.{index}"
+
+
+def normalize_breadcrumb(raw: object, index: int, errors: ErrorLog) -> JsonDict | None:
+    """One breadcrumb; its location (``breadcrumbs.values.<index>``) is formatted only for
+    an error."""
     if not isinstance(raw, dict):
-        errors.invalid(path, raw)
+        errors.invalid(_crumb_path(index), raw)
         return None
     crumb: JsonDict = {}
     if raw.get("timestamp") is not None:
         seconds = parse_timestamp(raw["timestamp"])
         if seconds is None:
-            errors.invalid(f"{path}.timestamp", raw["timestamp"])
+            errors.invalid(f"{_crumb_path(index)}.timestamp", raw["timestamp"])
         else:
             crumb["timestamp"] = iso_timestamp(seconds)
     crumb_type = raw.get("type")
     if type(crumb_type) is not str or not crumb_type or len(crumb_type) > _MAX_SHORT:
-        crumb_type = string(crumb_type, f"{path}.type", errors, _MAX_SHORT) or "default"
+        crumb_type = string(crumb_type, f"{_crumb_path(index)}.type", errors,
+                            _MAX_SHORT) or "default"
     crumb["type"] = crumb_type
     category = raw.get("category")
     if type(category) is not str or len(category) > _MAX_SHORT:
-        category = string(category, f"{path}.category", errors, _MAX_SHORT)
+        category = string(category, f"{_crumb_path(index)}.category", errors, _MAX_SHORT)
     if category:
         crumb["category"] = category
     message = raw.get("message")
@@ -181,10 +188,10 @@ def normalize_breadcrumb(raw: object, path: str, errors: ErrorLog) -> JsonDict |
         crumb["message"] = truncate(to_text(message), _MAX_BREADCRUMB_MESSAGE)
     level = raw.get("level")
     crumb["level"] = level if level in LEVELS else normalize_level(
-        level, f"{path}.level", errors, "info")
+        level, f"{_crumb_path(index)}.level", errors, "info")
     data = raw.get("data")
     if data is not None and type(data) is not dict:
-        data = mapping(data, f"{path}.data", errors)
+        data = mapping(data, f"{_crumb_path(index)}.data", errors)
     if data:
         crumb["data"] = data
     return crumb
@@ -197,7 +204,7 @@ def normalize_breadcrumbs(raw: object, errors: ErrorLog) -> JsonDict | None:
     start = max(0, len(values) - _MAX_BREADCRUMBS)  # the most recent ones matter
     kept = []
     for i, value in enumerate(values[start:], start):
-        crumb = normalize_breadcrumb(value, f"breadcrumbs.values.{i}", errors)
+        crumb = normalize_breadcrumb(value, i, errors)
         if crumb is not None:
             kept.append(crumb)
     return {"values": kept} if kept else None
@@ -262,7 +269,10 @@ def normalize_string_map(raw: object, path: str, errors: ErrorLog) -> dict[str, 
     value = mapping(raw, path, errors)
     if value is None:
         return None
-    return {k: to_text(v) for k, v in value.items() if v is not None}
+    for item in value.values():
+        if type(item) is not str:
+            return {k: to_text(v) for k, v in value.items() if v is not None}
+    return value  # already all strings (sentry-python's modules): nothing to convert
 
 
 def user_agent_of(request: JsonDict | None) -> str | None:

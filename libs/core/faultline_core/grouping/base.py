@@ -51,6 +51,6 @@ def hash_components(components: Iterable[str]) -> str:
     """md5 over the components, each terminated by NUL so boundaries are unambiguous."""
     # One C-level join, one encode and one update: the same bytes as updating per
     # component, several times faster.
-    items = list(components)
+    items = components if isinstance(components, list) else list(components)
     text = "\0".join(items) + "\0" if items else ""
     return hashlib.md5(text.encode("utf-8", "replace"), usedforsecurity=False).hexdigest()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from functools import lru_cache
 from typing import Final
 
 MAX_LINE: Final = 1024
@@ -52,8 +53,13 @@ def _replace(match: re.Match[str]) -> str:
     return _PLACEHOLDERS[kind]
 
 
+@lru_cache(maxsize=4096)
 def parameterize(text: str) -> str:
-    """Replace emails, URLs, IPs, UUIDs, hashes, dates, hex, floats and ints."""
+    """Replace emails, URLs, IPs, UUIDs, hashes, dates, hex, floats and ints.
+
+    Cached (at most 4096 lines of at most ``MAX_LINE`` characters are kept): log message
+    templates repeat on every event, and the regex costs more than the rest of the
+    event's grouping."""
     return _PATTERN.sub(_replace, text[:MAX_LINE])
 
 
