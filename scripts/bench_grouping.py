@@ -7,7 +7,16 @@ under each config. Every event has its own random-looking event and trace ids (a
 SDK's uuid4 hex) and other line numbers and values, so nothing is served from a cache
 that a real stream would miss (names do repeat in a real stream, and the frame-name
 caches see that). Each stage runs ``--repeat`` times over the same events and the median
-is reported. Run: ``.venv/bin/python scripts/bench_grouping.py [--events N] [--repeat R]``.
+is reported.
+
+Then every event the real sentry-python SDK sent in ``tests/fixtures/sdk/python`` (the SDK
+matrix's captures: Django, Flask, logging, sentry-cli) goes through normalise + group v2,
+with a fresh event id each time and received a second after its own timestamp: the same
+error over and over, as a stream of one issue is.
+
+It says whether the compiled build (``make native``) or the pure-Python modules ran;
+``FAULTLINE_PURE_PYTHON=1`` measures the latter.
+Run: ``.venv/bin/python scripts/bench_grouping.py [--events N] [--repeat R]``.
 """
 
 from __future__ import annotations
@@ -18,10 +27,16 @@ import json
 import statistics
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from faultline_core.envelope import parse_envelope
 from faultline_core.grouping import GROUPING_CONFIGS, compute_grouping
-from faultline_core.normalize import normalize_event
+from faultline_core.native import build_state
+from faultline_core.normalize import load_payload, normalize_event
+from faultline_core.normalize_values import parse_timestamp
+
+SDK_FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "sdk" / "python"
 
 APP_FRAMES = [("shop.views", "checkout"), ("shop.orders", "place_order"),
               ("shop.payments", "charge"), ("shop.gateway", "post")]
@@ -98,6 +113,7 @@ def main() -> None:
     args = parser.parse_args()
     count = args.events
     payloads = [make_event(seq) for seq in range(count)]
+    print(f"normalise and group: {build_state().reason}")
     print(f"event size: {sum(map(len, payloads)) // count} bytes, {count} events, one core, "
           f"median of {args.repeat} runs")
     # Like the processor, every stage handles one event at a time and keeps no result:
@@ -121,6 +137,29 @@ def main() -> None:
     for config in sorted(GROUPING_CONFIGS):
         seconds = _group_seconds(payloads, config, args.repeat)
         print(f"group {config} only:         {_rate(count, seconds)}")
+    bench_sdk_events(count, args.repeat)
+
+
+def _sdk_events() -> list[tuple[str, bytes]]:
+    events = []
+    for path in sorted(SDK_FIXTURES.glob("*.envelope")):
+        for item in parse_envelope(path.read_bytes()).items:
+            if item.type == "event":
+                events.append((path.stem, item.payload))
+    return events
+
+
+def bench_sdk_events(count: int, repeat: int) -> None:
+    print(f"real sentry-python events, normalise + group v2, {count} times each:")
+    for name, payload in _sdk_events():
+        received = (parse_timestamp(load_payload(payload).get("timestamp")) or 1.7e9) + 1.0
+
+        def both() -> None:
+            for i in range(count):
+                compute_grouping(normalize_event(  # noqa: B023
+                    1, f"{i:032x}", payload, received, None).data, "v2")  # noqa: B023
+
+        print(f"  {name:24} {len(payload):6} bytes: {_rate(count, _median_seconds(both, repeat))}")
 
 
 def _group_seconds(payloads: list[bytes], config: str, repeat: int) -> float:

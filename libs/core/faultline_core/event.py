@@ -7,7 +7,10 @@ from datetime import datetime
 from typing import Any
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, which made
+# building and freeing the per-event objects 3-4 µs (a twentieth of normalisation)
+# slower in the compiled build. Treat both as immutable all the same.
+@dataclass
 class UserInfo:
     id: str = ""
     username: str = ""
@@ -28,7 +31,7 @@ class UserInfo:
         return ""
 
 
-@dataclass(frozen=True)
+@dataclass
 class NormalizedEvent:
     """A leniently normalised error event.
 

@@ -191,9 +191,15 @@ def normalize_mechanism(raw: object, path: str, errors: ErrorLog) -> JsonDict | 
         errors.invalid(path, raw)
         return None
     mechanism = dict(raw)
-    mechanism["type"] = string(raw.get("type"), f"{path}.type", errors, _MAX_SHORT) or "generic"
+    mechanism_type = raw.get("type")
+    if type(mechanism_type) is not str or len(mechanism_type) > _MAX_SHORT:
+        mechanism_type = string(mechanism_type, f"{path}.type", errors, _MAX_SHORT)
+    mechanism["type"] = mechanism_type or "generic"
     for key in ("handled", "synthetic"):
-        flag = boolean(raw.get(key), f"{path}.{key}", errors)
+        flag = raw.get(key)
+        if flag is True or flag is False:
+            continue  # kept as sent (the common case: no path to format)
+        flag = boolean(flag, f"{path}.{key}", errors)
         if flag is None:
             mechanism.pop(key, None)
         else:
@@ -205,7 +211,9 @@ def normalize_exception_value(raw: object, path: str, errors: ErrorLog) -> JsonD
     if not isinstance(raw, dict):
         errors.invalid(path, raw)
         return None
-    exc_type = string(raw.get("type"), f"{path}.type", errors, _MAX_SHORT)
+    exc_type = raw.get("type")
+    if exc_type is not None and (type(exc_type) is not str or len(exc_type) > _MAX_SHORT):
+        exc_type = string(exc_type, f"{path}.type", errors, _MAX_SHORT)
     value = raw.get("value")
     exc_value = None if value is None else truncate(to_text(value), MAX_MESSAGE)
     if exc_type and exc_value is None:
@@ -213,7 +221,9 @@ def normalize_exception_value(raw: object, path: str, errors: ErrorLog) -> JsonD
         if split:
             exc_type, exc_value = split.group(1), split.group(2)
     exc: JsonDict = {"type": exc_type, "value": exc_value}
-    module = string(raw.get("module"), f"{path}.module", errors, _MAX_SHORT)
+    module = raw.get("module")
+    if module is not None and (type(module) is not str or len(module) > _MAX_SHORT):
+        module = string(module, f"{path}.module", errors, _MAX_SHORT)
     if module is not None:
         exc["module"] = module
     thread_id = raw.get("thread_id")

@@ -12,7 +12,6 @@ import math
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
@@ -246,14 +245,18 @@ def iso_timestamp(seconds: float) -> str:
         micros -= 1_000_000
         whole += 1.0
     # str(1000000 + micros)[1:] zero-pads without a format spec, which costs more.
-    return _iso_second(int(whole)) + "." + str(1_000_000 + micros)[1:] + "Z"
+    second = int(whole)
+    text = _ISO_SECONDS.get(second)
+    if text is None:
+        if len(_ISO_SECONDS) >= 4096:
+            _ISO_SECONDS.clear()
+        text = _ISO_SECONDS[second] = datetime.fromtimestamp(second, UTC).isoformat()[:19]
+    return text + "." + str(1_000_000 + micros)[1:] + "Z"
 
 
-@lru_cache(maxsize=4096)
-def _iso_second(whole: int) -> str:
-    """``2024-01-02T03:04:05``: cached, as an event's breadcrumbs share a few seconds and
-    formatting a datetime costs more than the rest of a breadcrumb."""
-    return datetime.fromtimestamp(whole, UTC).isoformat()[:19]
+# "2024-01-02T03:04:05" by epoch second: an event's breadcrumbs share a few seconds, and
+# formatting a datetime costs more than the rest of a breadcrumb.
+_ISO_SECONDS: Final[dict[int, str]] = {}
 
 
 def iso_datetime(moment: datetime) -> str:

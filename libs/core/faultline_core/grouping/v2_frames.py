@@ -196,12 +196,21 @@ def frame_parts(frame: dict[str, Any], event_platform: str) -> FrameParts:
             filename = filename if type(filename) is str and filename else None
     line = frame.get("context_line") if family in ("python", "javascript") else None
     function = frame.get("function")
-    return _frame_parts(family, module, filename,
-                        function if type(function) is str and function else None,
-                        line if type(line) is str and line else None)
+    key = (family, module, filename, function if type(function) is str and function else None,
+           line if type(line) is str and line else None)
+    parts = _PARTS.get(key)
+    if parts is None:
+        if len(_PARTS) >= _CACHE_SIZE:
+            _PARTS.clear()  # cheaper than LRU bookkeeping on every hit; refills in a moment
+        parts = _PARTS[key] = _frame_parts(*key)
+    return parts
 
 
-@lru_cache(maxsize=_CACHE_SIZE)
+_PartsKey = tuple[str, str | None, str | None, str | None, str | None]
+# A plain dict: an lru_cache hit costs several times a dict hit from compiled code.
+_PARTS: Final[dict[_PartsKey, FrameParts]] = {}
+
+
 def _frame_parts(
     family: str, module: str | None, filename: str | None, raw_function: str | None,
     context_line: str | None,
