@@ -25,13 +25,17 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from faultline_core.event_summary import event_stacktrace_frames, exception_values, frames_of
+from faultline_core.event_summary import event_stacktrace_frames, exception_values
 from faultline_core.grouping.base import GroupingResult, hash_components
 from faultline_core.grouping.components import GroupingComponent, GroupingVariant
-from faultline_core.grouping.parameterize import normalize_message
 from faultline_core.grouping.v2_fingerprint import DEFAULT_MARKER, resolve_fingerprint
 from faultline_core.grouping.v2_frames import PreparedFrames, prepare_frames
-from faultline_core.grouping.v2_hashes import variant_hashes
+from faultline_core.grouping.v2_hashes import (
+    ExceptionInput,
+    fallback_title,
+    message_template,
+    variant_hashes,
+)
 
 CONFIG_ID: Final = "v2"
 JsonDict = dict[str, Any]
@@ -61,25 +65,10 @@ def _stacktrace(prepared: PreparedFrames, app_only: bool) -> GroupingComponent:
                              leaves=tuple(leaves))
 
 
-class _Exception:
+class _Exception(ExceptionInput):
     """One exception's prepared inputs, shared by the app and system trees."""
 
-    __slots__ = ("exc", "prepared", "has_in_app", "synthetic", "_value")
-
-    def __init__(self, exc: JsonDict, platform: str) -> None:
-        self.exc = exc
-        self.prepared = prepare_frames(frames_of(exc), platform)
-        self.has_in_app = any(in_app for _, in_app in self.prepared)
-        mechanism = exc.get("mechanism")
-        self.synthetic = isinstance(mechanism, dict) and mechanism.get("synthetic") is True
-        self._value: str | None = None
-
-    def value(self) -> str:
-        # Parameterising is the costly part: only when a variant needs it, and once.
-        if self._value is None:
-            raw = self.exc.get("value")
-            self._value = normalize_message(str(raw)) if raw else ""
-        return self._value
+    __slots__ = ()
 
     def stack(self, app_only: bool) -> GroupingComponent | None:
         return _stacktrace(self.prepared, app_only) if self.prepared else None
@@ -160,16 +149,12 @@ def _stacktrace_roots(data: JsonDict, platform: str) -> tuple[GroupingComponent,
 
 
 def _default_root(data: JsonDict) -> GroupingComponent:
-    logentry = data.get("logentry")
-    template = None
-    if isinstance(logentry, dict):
-        template = logentry.get("message") or logentry.get("formatted")
-    message = normalize_message(template) if isinstance(template, str) else ""
+    message = message_template(data)
     if message:
         return GroupingComponent("default", [GroupingComponent("message", [message])])
-    title = str(data.get("title") or "<unlabeled event>")
     return GroupingComponent("default", [GroupingComponent(
-        "fallback", [title], hint="nothing else contributes: grouped by the event's title")])
+        "fallback", [fallback_title(data)],
+        hint="nothing else contributes: grouped by the event's title")])
 
 
 _DESCRIPTIONS: Final = {

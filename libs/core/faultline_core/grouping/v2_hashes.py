@@ -40,27 +40,33 @@ def stack_leaves(prepared: PreparedFrames, app_only: bool) -> Leaves:
     return leaves if previous is not None else None
 
 
-class _ExceptionInput:
-    """One exception's frames and flags, shared by the app and system variants."""
+class ExceptionInput:
+    """One exception's frames and flags, shared by the app and system variants (and, in
+    :mod:`~faultline_core.grouping.v2`, by their trees)."""
 
-    __slots__ = ("exc", "prepared", "has_in_app", "type_leaf", "_value")
+    __slots__ = ("exc", "prepared", "has_in_app", "synthetic", "type_leaf", "_value")
 
     def __init__(self, exc: JsonDict, platform: str) -> None:
         self.exc = exc
         self.prepared = prepare_frames(frames_of(exc), platform)
         self.has_in_app = any(in_app for _, in_app in self.prepared)
         mechanism = exc.get("mechanism")
-        synthetic = isinstance(mechanism, dict) and mechanism.get("synthetic") is True
+        self.synthetic = isinstance(mechanism, dict) and mechanism.get("synthetic") is True
         exc_type = exc.get("type")
-        self.type_leaf = "type=" + str(exc_type) if exc_type and not synthetic else None
+        self.type_leaf = "type=" + str(exc_type) if exc_type and not self.synthetic else None
         self._value: str | None = None
 
-    def value_leaf(self) -> str | None:
-        # Parameterising is the costly part: only when no stack counts, and once.
+    def value(self) -> str:
+        """The parameterised value. Parameterising is the costly part: only when a
+        variant needs it, and once."""
         if self._value is None:
             raw = self.exc.get("value")
             self._value = normalize_message(str(raw)) if raw else ""
-        return "value=" + self._value if self._value else None
+        return self._value
+
+    def value_leaf(self) -> str | None:
+        value = self.value()
+        return "value=" + value if value else None
 
     def leaves(self, stack: Leaves, chain_stack: bool) -> Leaves:
         """Its stack's leaves, its type, and its value when no stack of the chain counts."""
@@ -79,7 +85,7 @@ def _exception_variants(data: JsonDict, platform: str) -> tuple[Leaves, Leaves] 
     values = exception_values(data)
     if not values:
         return None
-    inputs = [_ExceptionInput(exc, platform) for exc in values]
+    inputs = [ExceptionInput(exc, platform) for exc in values]
     no_in_app = any(i.prepared for i in inputs) and not any(i.has_in_app for i in inputs)
     result: list[Leaves] = []
     for app_only in (True, False):
@@ -100,16 +106,23 @@ def _stacktrace_variants(data: JsonDict, platform: str) -> tuple[Leaves, Leaves]
     return (None if no_in_app else stack_leaves(prepared, True)), stack_leaves(prepared, False)
 
 
-def default_leaves(data: JsonDict) -> list[str]:
-    """The parameterised message template, else the title."""
+def message_template(data: JsonDict) -> str:
+    """The parameterised log message template (else its formatted text), or ``""``."""
     logentry = data.get("logentry")
     template = None
     if isinstance(logentry, dict):
         template = logentry.get("message") or logentry.get("formatted")
-    message = normalize_message(template) if isinstance(template, str) else ""
-    if message:
-        return ["message=" + message]
-    return ["fallback=" + str(data.get("title") or "<unlabeled event>")]
+    return normalize_message(template) if isinstance(template, str) else ""
+
+
+def fallback_title(data: JsonDict) -> str:
+    return str(data.get("title") or "<unlabeled event>")
+
+
+def default_leaves(data: JsonDict) -> list[str]:
+    """The parameterised message template, else the title."""
+    message = message_template(data)
+    return ["message=" + message] if message else ["fallback=" + fallback_title(data)]
 
 
 def variant_hashes(data: JsonDict) -> tuple[list[str], list[str]]:
