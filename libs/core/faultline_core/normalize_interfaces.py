@@ -85,7 +85,7 @@ def _is_short_text_list(value: object, limit: int) -> bool:
     return True
 
 
-def _at(prefix: str, index: int) -> str:
+def _frame_path(prefix: str, index: int) -> str:
     return prefix + str(index)
 
 
@@ -95,7 +95,7 @@ def normalize_frame(raw: object, prefix: str, index: int, errors: ErrorLog) -> J
     coercers, which record the error. The frame's location (``prefix`` + ``index``) is
     only formatted on that slow side."""
     if not isinstance(raw, dict):
-        errors.invalid(_at(prefix, index), raw)
+        errors.invalid(_frame_path(prefix, index), raw)
         return None
     frame: JsonDict = {}
     for key in _FRAME_STRINGS:
@@ -105,7 +105,7 @@ def normalize_frame(raw: object, prefix: str, index: int, errors: ErrorLog) -> J
         if type(value) is str and len(value) <= _FRAME_TEXT:
             frame[key] = value
         else:
-            text = string(value, f"{_at(prefix, index)}.{key}", errors, _FRAME_TEXT)
+            text = string(value, f"{_frame_path(prefix, index)}.{key}", errors, _FRAME_TEXT)
             if text is not None:
                 frame[key] = text
     if "filename" not in frame and "abs_path" in frame:
@@ -117,17 +117,17 @@ def normalize_frame(raw: object, prefix: str, index: int, errors: ErrorLog) -> J
         if type(value) is int and 0 <= value <= _MAX_UINT32:
             frame[key] = value
             continue
-        number = integer(value, f"{_at(prefix, index)}.{key}", errors)
+        number = integer(value, f"{_frame_path(prefix, index)}.{key}", errors)
         # Stored as UInt32; anything outside that is not a real position anyway.
         if number is not None and not 0 <= number <= _MAX_UINT32:
-            errors.invalid(f"{_at(prefix, index)}.{key}", number)
+            errors.invalid(f"{_frame_path(prefix, index)}.{key}", number)
         elif number is not None:
             frame[key] = number
     in_app = raw.get("in_app")
     if in_app is True or in_app is False:
         frame["in_app"] = in_app
     elif in_app is not None:
-        flag = boolean(in_app, f"{_at(prefix, index)}.in_app", errors)
+        flag = boolean(in_app, f"{_frame_path(prefix, index)}.in_app", errors)
         if flag is not None:
             frame["in_app"] = flag
     _frame_source(raw, frame, prefix, index, errors)
@@ -141,7 +141,8 @@ def _frame_source(raw: JsonDict, frame: JsonDict, prefix: str, index: int,
     if type(context_line) is str and len(context_line) <= _CONTEXT_TEXT:
         frame["context_line"] = context_line
     elif context_line is not None:
-        text = string(context_line, f"{_at(prefix, index)}.context_line", errors, _CONTEXT_TEXT)
+        text = string(context_line, f"{_frame_path(prefix, index)}.context_line", errors,
+                      _CONTEXT_TEXT)
         if text is not None:
             frame["context_line"] = text
     for key in ("pre_context", "post_context"):
@@ -149,7 +150,7 @@ def _frame_source(raw: JsonDict, frame: JsonDict, prefix: str, index: int,
         if value is None:
             continue
         lines = value if _is_short_text_list(value, _CONTEXT_TEXT) else string_list(
-            value, f"{_at(prefix, index)}.{key}", errors, _CONTEXT_TEXT)
+            value, f"{_frame_path(prefix, index)}.{key}", errors, _CONTEXT_TEXT)
         if lines:
             frame[key] = lines[-_MAX_CONTEXT_LINES:] if key == "pre_context" else lines[
                 :_MAX_CONTEXT_LINES
@@ -158,7 +159,7 @@ def _frame_source(raw: JsonDict, frame: JsonDict, prefix: str, index: int,
     if type(frame_vars) is dict:
         frame["vars"] = frame_vars
     elif frame_vars is not None:
-        errors.invalid(f"{_at(prefix, index)}.vars", frame_vars)
+        errors.invalid(f"{_frame_path(prefix, index)}.vars", frame_vars)
 
 
 def normalize_stacktrace(raw: object, path: str, errors: ErrorLog) -> JsonDict | None:
