@@ -45,6 +45,12 @@ class ProjectGrouping:
     """The parsed server-side rules; ``None`` when the project has none (or they are bad)."""
 
 
+def effective_config(config: str) -> str:
+    """The config a project's events are grouped with: its own, unless this release does
+    not know it (written by a newer one), then the default."""
+    return config if config in GROUPING_CONFIGS else DEFAULT_GROUPING_CONFIG
+
+
 NO_SETTINGS = ProjectGrouping()
 """For a project that is not (or no longer) in the database: the default config."""
 
@@ -167,6 +173,14 @@ class GroupingSettingsCache:
             for row in rows
         }
 
+    async def refresh(self, project_ids: Iterable[int]) -> dict[int, ProjectGrouping]:
+        """Settings for every id, read now whatever the cache holds (a write found that
+        a project's config changed since its events were grouped)."""
+        ids = set(project_ids)
+        for project_id in ids:
+            self._entries.pop(project_id, None)
+        return await self.get_many(ids)
+
     def _settings(
         self, project_id: int, config: str, fingerprinting: str, enhancements: str
     ) -> ProjectGrouping:
@@ -174,8 +188,8 @@ class GroupingSettingsCache:
             # Written by a newer release than this one; grouping must not stop.
             log.error("project %d uses the unknown grouping config %r; grouping with %r",
                       project_id, config, DEFAULT_GROUPING_CONFIG)
-            config = DEFAULT_GROUPING_CONFIG
-        return ProjectGrouping(config, self._rules(project_id, fingerprinting, enhancements))
+        return ProjectGrouping(effective_config(config),
+                               self._rules(project_id, fingerprinting, enhancements))
 
     def _rules(
         self, project_id: int, fingerprinting: str, enhancements: str

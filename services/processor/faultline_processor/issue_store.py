@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +31,7 @@ from faultline_core.storage.postgres.project_locks import lock_projects_shared
 from faultline_core.storage.postgres.text import pg_text
 from faultline_processor.event_ledger import record_events
 from faultline_processor.event_record import EventRecord, RecordResult
+from faultline_processor.grouping_settings import effective_config
 
 IssueKey = tuple[int, tuple[str, ...]]
 """(project id, grouping hashes): events with the same key always share an issue."""
@@ -61,6 +62,10 @@ class Resolution:
     issue_ids: dict[IssueKey, int]
     unknown_projects: frozenset[int]
     """Projects that no longer exist: their events cannot get an issue."""
+    configs: Mapping[int, str] = field(default_factory=dict)
+    """Each existing project's grouping config, read under the regroup lock. Seeds
+    grouped with another config (a regroup swapped the project since) get no issue:
+    the caller groups their events again and resolves them anew."""
 
 
 # --- resolve -------------------------------------------------------------------------
@@ -126,11 +131,12 @@ async def resolve_issues(
     async with pool.connection() as conn, conn.transaction():
         # Shared: a regroup swapping a project's projection waits for this transaction.
         await lock_projects_shared(conn, {key[0] for key in firsts})
-        known = await _existing_projects(conn, {key[0] for key in firsts})
-        live = [seed for seed in firsts.values() if seed.project_id in known]
-        unknown = frozenset({key[0] for key in firsts} - known)
+        configs = await _project_configs(conn, {key[0] for key in firsts})
+        live = [seed for seed in firsts.values()
+                if configs.get(seed.project_id) == seed.grouping_config]
+        unknown = frozenset({key[0] for key in firsts} - configs.keys())
         if not live:
-            return Resolution({}, unknown)
+            return Resolution({}, unknown, configs)
         existing = await _lookup(conn, live)
         assignment, new_seeds = _assign(live, existing)
         new_ids = await _create_issues(conn, new_seeds)
@@ -143,15 +149,18 @@ async def resolve_issues(
         await _insert_hashes(conn, wanted)
         stored = await _lookup(conn, live)
         issue_ids = await _converge(conn, live, assigned, new_ids, stored)
-    return Resolution(issue_ids, unknown)
+    return Resolution(issue_ids, unknown, configs)
 
 
-async def _existing_projects(conn: AsyncConnection[Any], project_ids: set[int]) -> set[int]:
+async def _project_configs(conn: AsyncConnection[Any], project_ids: set[int]) -> dict[int, str]:
+    """The grouping config each existing project's events are grouped with now."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            "SELECT id FROM projects WHERE id = ANY(%s::bigint[])", (sorted(project_ids),)
+            "SELECT id, grouping_config FROM projects WHERE id = ANY(%s::bigint[])",
+            (sorted(project_ids),),
         )
-        return {int(row["id"]) for row in await cur.fetchall()}
+        return {int(row["id"]): effective_config(str(row["grouping_config"]))
+                for row in await cur.fetchall()}
 
 
 async def _lookup(

@@ -29,6 +29,11 @@ END_TO_END_SECONDS = Histogram(
     "From the relay receiving an event to the event being written and counted.",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
 )
+EVENTS_REGROUPED = Counter(
+    "faultline_processor_events_regrouped_total",
+    "Events grouped again when written, because a regroup changed their project's "
+    "grouping config after they were grouped.",
+)
 EVENTS_WRITTEN = Counter(
     "faultline_processor_events_written_total",
     "Events stored and counted for the first time.",

@@ -125,11 +125,27 @@ def _prepare_event(
     problem = _unstorable(event)
     if problem:
         return Poison(message, "invalid_event", problem)
+    return _grouped(message, event, settings, ingest.received_at)
+
+
+def _grouped(message: BusMessage, event: NormalizedEvent, settings: ProjectGrouping,
+             received_at: float) -> PreparedEvent | Poison:
     grouping = compute_grouping(event.data, settings.config, settings.rules)
     hashes = tuple(grouping.hashes)
     if not hashes or not all(_HEX32.fullmatch(h) for h in hashes):
         return Poison(message, "processing_error", f"grouping gave unusable hashes: {hashes!r}")
-    return PreparedEvent(message, event, hashes, grouping.config, ingest.received_at)
+    return PreparedEvent(message, event, hashes, grouping.config, received_at)
+
+
+def regroup_prepared(prepared: PreparedEvent, settings: ProjectGrouping) -> PreparedEvent | Poison:
+    """``prepared`` grouped again under ``settings``: its project's config changed between
+    preparing and writing it (a regroup swapped the projection). Never raises."""
+    try:
+        return _grouped(prepared.message, prepared.event, settings, prepared.received_at)
+    except Exception as exc:  # as in prepare(): one odd event must not stall the batch
+        log.exception("regrouping message %s@%d failed", prepared.message.partition,
+                      prepared.message.offset)
+        return Poison(prepared.message, "processing_error", f"{type(exc).__name__}: {exc}")
 
 
 def prepare_all(

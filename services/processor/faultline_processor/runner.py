@@ -75,12 +75,12 @@ class Processor:
         self._lag_interval_s = lag_interval_s
         self._lag_checked_at = -math.inf
         self._lag_labels: set[str] = set()
+        self._grouping = GroupingSettingsCache(pool)
         self._writer = BatchWriter(
-            clickhouse, pool, dlq, bus.dlq_topic,
+            clickhouse, pool, dlq, bus.dlq_topic, grouping=self._grouping,
             resolve_issues=resolve_issues, record_events=record_events,
         )
         self._batch = Batch()
-        self._grouping = GroupingSettingsCache(pool)
         self._queue: asyncio.Queue[Batch] = asyncio.Queue()
         self._pending = 0
         self._drained = asyncio.Event()

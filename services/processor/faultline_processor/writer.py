@@ -22,14 +22,18 @@ from faultline_core.storage.postgres.pool import Pool
 from faultline_processor import issue_store, metrics
 from faultline_processor.batch import Batch
 from faultline_processor.dlq import publish_dead_letters
+from faultline_processor.grouping_settings import NO_SETTINGS, GroupingSettingsCache
 from faultline_processor.issue_store import EventRecord, IssueSeed, RecordResult, Resolution
 from faultline_processor.items.base import ItemSinks
 from faultline_processor.items.write import write_items
-from faultline_processor.prepare import Poison, PreparedEvent
+from faultline_processor.prepare import Poison, PreparedEvent, regroup_prepared
 
 log = logging.getLogger(__name__)
 
 ERRORS_TABLE = "errors"
+
+MAX_REGROUP_ROUNDS = 5
+"""Rounds of regrouping one batch's events before the write fails (and is retried)."""
 
 ResolveIssues = Callable[[Pool, Sequence[IssueSeed]], Awaitable[Resolution]]
 RecordEvents = Callable[[Pool, Sequence[EventRecord]], Awaitable[RecordResult]]
@@ -72,8 +76,10 @@ def issue_seed(prepared: PreparedEvent) -> IssueSeed:
 class BatchWriter:
     """Writes batches to PostgreSQL and ClickHouse and dead-letters their poison.
 
-    ``resolve_issues`` and ``record_events`` default to :mod:`issue_store`; they are
-    parameters so that a test can make one step fail the way a crash would.
+    ``grouping`` is the processor's settings cache, refreshed when an event turns out to
+    be grouped with a config its project has left. ``resolve_issues`` and
+    ``record_events`` default to :mod:`issue_store`; they are parameters so that a test
+    can make one step fail the way a crash would.
     """
 
     def __init__(
@@ -83,9 +89,11 @@ class BatchWriter:
         dlq: BusProducer,
         dlq_topic: str,
         *,
+        grouping: GroupingSettingsCache,
         resolve_issues: ResolveIssues = issue_store.resolve_issues,
         record_events: RecordEvents = issue_store.record_events,
     ) -> None:
+        self._grouping = grouping
         self._clickhouse = clickhouse
         self._pool = pool
         self._dlq = dlq
@@ -96,17 +104,16 @@ class BatchWriter:
     async def write(self, batch: Batch) -> WriteOutcome:
         """Write ``batch`` once; raises if any sink fails (the caller retries)."""
         started = time.perf_counter()
-        resolution = await self._resolve_issues(
-            self._pool, [issue_seed(p) for p in batch.events]
-        )
+        events, resolved, unknown = await self._resolve(batch.events)
         # PostgreSQL is written in two steps around ClickHouse; one batch is one observation.
         postgres_s = time.perf_counter() - started
-        stored = [p for p in batch.events if p.event.project_id not in resolution.unknown_projects]
+        prepared = [p for p in events if isinstance(p, PreparedEvent)]
+        stored = [p for p in prepared if p.event.project_id not in unknown]
         orphans = [
             Poison(p.message, "unknown_project", f"project {p.event.project_id} does not exist")
-            for p in batch.events if p.event.project_id in resolution.unknown_projects
+            for p in prepared if p.event.project_id in unknown
         ]
-        issue_ids = [resolution.issue_ids[issue_seed_key(p)] for p in stored]
+        issue_ids = [resolved[issue_seed_key(p)] for p in stored]
 
         if stored:
             started = time.perf_counter()
@@ -126,9 +133,40 @@ class BatchWriter:
         metrics.WRITE_SECONDS.labels("postgres").observe(postgres_s)
 
         await write_items(ItemSinks(self._pool, self._clickhouse), batch.items)
-        dead = [*batch.poison, *orphans]
+        dead = [*batch.poison, *(p for p in events if isinstance(p, Poison)), *orphans]
         await publish_dead_letters(self._dlq, self._dlq_topic, dead)
         return WriteOutcome(_counted(stored, result), result.duplicates, dead)
+
+    async def _resolve(
+        self, events: Sequence[PreparedEvent]
+    ) -> tuple[list[PreparedEvent | Poison], dict[issue_store.IssueKey, int], frozenset[int]]:
+        """Each event's issue, in rounds: an event grouped with a config its project has
+        left since (a regroup swapped the project after the event was grouped) gets no
+        issue in a round, so it is grouped again under the project's settings as they are
+        now and resolved in the next. Returns the events (regrouped ones replaced, those
+        that failed to regroup as poison), the issue ids and the unknown projects."""
+        current: list[PreparedEvent | Poison] = list(events)
+        pending = list(range(len(current)))
+        issue_ids: dict[issue_store.IssueKey, int] = {}
+        unknown: set[int] = set()
+        for _ in range(MAX_REGROUP_ROUNDS):
+            seeds = [issue_seed(_prepared(current[i])) for i in pending]
+            resolution = await self._resolve_issues(self._pool, seeds)
+            issue_ids.update(resolution.issue_ids)
+            unknown |= resolution.unknown_projects
+            stale = [i for i in pending
+                     if _left_config(_prepared(current[i]), resolution.configs)]
+            if not stale:
+                return current, issue_ids, frozenset(unknown)
+            metrics.EVENTS_REGROUPED.inc(len(stale))
+            settings = await self._grouping.refresh(
+                {_prepared(current[i]).event.project_id for i in stale})
+            for i in stale:
+                event = _prepared(current[i])
+                current[i] = regroup_prepared(
+                    event, settings.get(event.event.project_id, NO_SETTINGS))
+            pending = [i for i in stale if isinstance(current[i], PreparedEvent)]
+        raise RuntimeError("grouping configs kept changing while the batch was written")
 
     async def write_until_done(
         self,
@@ -162,6 +200,16 @@ class BatchWriter:
             if on_failure is not None and attempt:
                 on_failure(False)
             return outcome
+
+
+def _prepared(item: PreparedEvent | Poison) -> PreparedEvent:
+    assert isinstance(item, PreparedEvent)  # only events still pending are looked at
+    return item
+
+
+def _left_config(prepared: PreparedEvent, configs: Mapping[int, str]) -> bool:
+    config = configs.get(prepared.event.project_id)
+    return config is not None and config != prepared.grouping_config
 
 
 def issue_seed_key(prepared: PreparedEvent) -> issue_store.IssueKey:

@@ -8,6 +8,7 @@ from typing import Any
 
 from psycopg.rows import dict_row
 
+from faultline_core.grouping import LATEST_GROUPING_CONFIG
 from faultline_core.storage.postgres.pool import Pool
 from faultline_processor.issue_store import EventRecord, IssueSeed, resolve_issues
 
@@ -16,7 +17,7 @@ T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 async def new_issue(pool: Pool, project_id: int, hash_: str = "a" * 32) -> int:
     """A fresh issue (times_seen 0) for ``hash_``."""
-    seed = IssueSeed(project_id=project_id, hashes=(hash_,), grouping_config="v1",
+    seed = IssueSeed(project_id=project_id, hashes=(hash_,), grouping_config=LATEST_GROUPING_CONFIG,
                      timestamp=T0, title="ValueError: bad", culprit="app.views",
                      level="error", type="error", platform="python", metadata={})
     return (await resolve_issues(pool, [seed])).issue_ids[(project_id, (hash_,))]

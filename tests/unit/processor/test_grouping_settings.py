@@ -90,6 +90,19 @@ async def test_settings_are_cached_until_the_ttl_expires(pool: Pool) -> None:
     assert cache.queries == 2
 
 
+async def test_refresh_reads_the_database_within_the_ttl(pool: Pool) -> None:
+    project = await new_project(pool, "refresh", grouping_config="v1")
+    cache = GroupingSettingsCache(pool, ttl_s=30, clock=Clock())
+    await cache.get_many([project])
+    await set_columns(pool, project, grouping_config="v2")
+
+    refreshed = await cache.refresh([project])
+
+    assert refreshed[project].config == "v2"
+    assert (await cache.get_many([project]))[project].config == "v2"
+    assert cache.queries == 2
+
+
 async def test_one_query_loads_every_project_of_a_poll(pool: Pool) -> None:
     a = await new_project(pool, "one-a", grouping_config="v1")
     b = await new_project(pool, "one-b", fingerprinting_rules=ARITHMETIC_RULES)

@@ -10,6 +10,7 @@ from typing import Any
 from psycopg.rows import dict_row
 from pydantic import SecretStr
 
+from faultline_core.grouping import LATEST_GROUPING_CONFIG
 from faultline_core.settings import PostgresSettings
 from faultline_core.storage.postgres.pool import Pool, open_pool
 from faultline_core.storage.postgres.text import pg_text
@@ -25,7 +26,9 @@ T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 def seed(project_id: int, *hashes: str, title: str = "ValueError: bad", **kw: Any) -> IssueSeed:
     values: dict[str, Any] = {
-        "grouping_config": "v1", "timestamp": T0, "title": title, "culprit": "app.views",
+        # what tenancy.create_project gives a new project: the seeds match it
+        "grouping_config": LATEST_GROUPING_CONFIG, "timestamp": T0, "title": title,
+        "culprit": "app.views",
         "level": "error", "type": "error", "platform": "python",
         "metadata": {"type": "ValueError", "value": "bad"},
     }
@@ -95,8 +98,9 @@ async def test_same_hash_in_two_projects_is_two_issues(pool: Pool,
                                                        project_id: int) -> None:
     [created] = await rows(
         pool,
-        "INSERT INTO projects (organization_id, slug, name)"
-        " SELECT organization_id, 'other', 'Other' FROM projects WHERE id = %s RETURNING id",
+        "INSERT INTO projects (organization_id, slug, name, grouping_config)"
+        " SELECT organization_id, 'other', 'Other', grouping_config FROM projects"
+        " WHERE id = %s RETURNING id",
         project_id,
     )
     other = created["id"]
@@ -104,6 +108,32 @@ async def test_same_hash_in_two_projects_is_two_issues(pool: Pool,
     resolution = await resolve_issues(pool, [seed(project_id, h(1)), seed(other, h(1))])
 
     assert resolution.issue_ids[(project_id, (h(1),))] != resolution.issue_ids[(other, (h(1),))]
+
+
+async def test_seeds_grouped_with_a_config_the_project_left_get_no_issue(
+        pool: Pool, project_id: int) -> None:
+    """A regroup swapped the project to another config after these events were grouped:
+    the caller must group them again, so they get no issue under the old config."""
+    await rows(pool, "UPDATE projects SET grouping_config = 'v1' WHERE id = %s RETURNING id",
+               project_id)
+
+    resolution = await resolve_issues(pool, [seed(project_id, h(1), grouping_config="v2"),
+                                             seed(project_id, h(2), grouping_config="v1")])
+
+    assert list(resolution.issue_ids) == [(project_id, (h(2),))]
+    assert resolution.configs == {project_id: "v1"} and not resolution.unknown_projects
+    assert await rows(pool, "SELECT hash FROM grouphashes WHERE project_id = %s",
+                      project_id) == [{"hash": h(2)}]
+
+
+async def test_a_config_this_release_does_not_know_counts_as_the_default(
+        pool: Pool, project_id: int) -> None:
+    await rows(pool, "UPDATE projects SET grouping_config = 'v99' WHERE id = %s RETURNING id",
+               project_id)
+
+    resolution = await resolve_issues(pool, [seed(project_id, h(1), grouping_config="v1")])
+
+    assert list(resolution.issue_ids) == [(project_id, (h(1),))]
 
 
 async def test_unknown_project_is_reported_not_created(pool: Pool,

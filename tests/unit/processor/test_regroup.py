@@ -210,6 +210,32 @@ async def test_old_config_event_after_swap_lands_in_the_new_issue(pipeline: Pipe
     assert found == [{"issue_id": target}]
 
 
+async def test_a_new_error_after_the_swap_opens_its_issue_under_the_new_config(
+        pipeline: Pipeline) -> None:
+    """The processor's settings cache still says v1 when the swap lands, so it groups a
+    never-seen error with v1; the write reads the project's config under the regroup
+    lock, finds v2, and groups the event again before it opens an issue."""
+    pool, project = pipeline.pool, pipeline.project_id
+    await set_project_config(pool, project, "v1")
+    running = await pipeline.start()
+    await publish_many(pipeline, [LAMBDA_0, LAMBDA_1])
+    await running.wait_committed(pipeline.bus.events_topic, pipeline.published)
+    await run_regroup(pipeline, "v2")
+
+    [late] = await publish_many(pipeline, [OTHER])
+    await running.wait_committed(pipeline.bus.events_topic, pipeline.published)
+
+    issue = await issue_of(pool, project, late)
+    assert await rows(pool, "SELECT grouping_config FROM issues WHERE id = %s",
+                      issue) == [{"grouping_config": "v2"}]
+    data = orjson.loads((await pipeline.clickhouse.query(
+        "SELECT data FROM errors FINAL WHERE toString(event_id) = %(id)s",
+        {"id": str(uuid.UUID(late))}))[0]["data"])
+    hashes = await rows(pool, "SELECT hash FROM grouphashes WHERE issue_id = %s", issue)
+    assert {r["hash"] for r in hashes} == set(compute_grouping(data, "v2").hashes)
+    await assert_counters_match_ledger(pool, project)
+
+
 async def test_swap_waits_for_processor_transactions(pipeline: Pipeline) -> None:
     """The swap takes the project's lock exclusively; writers hold it shared."""
     pool, project = pipeline.pool, pipeline.project_id
