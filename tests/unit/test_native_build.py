@@ -66,9 +66,9 @@ def test_the_pure_python_switch_loads_every_module_from_its_source() -> None:
     assert len(files) == len(COMPILED_MODULES) and all(f.endswith(".py") for f in files)
 
 
+@pytest.mark.skipif(os.environ.get("FAULTLINE_EXPECT_NATIVE") != "1",
+                    reason="FAULTLINE_EXPECT_NATIVE is not set (only CI requires the build)")
 def test_ci_runs_on_the_compiled_build() -> None:
-    if os.environ.get("FAULTLINE_EXPECT_NATIVE") != "1":
-        pytest.skip("FAULTLINE_EXPECT_NATIVE is not set (only CI requires the build)")
     assert build_state().compiled, build_state().reason
     for module in COMPILED_MODULES:
         # (mypyc's own imports record the origin with the package directory doubled)
@@ -77,9 +77,9 @@ def test_ci_runs_on_the_compiled_build() -> None:
         assert str(spec.origin).endswith(extension_path(module).name)
 
 
+@pytest.mark.skipif(not build_state().compiled,
+                    reason="this run is already on the pure-Python modules")
 def test_the_pure_modules_pass_the_golden_and_grouping_tests_too() -> None:
-    if not build_state().compiled:
-        pytest.skip("this run is already on the pure-Python modules")
     result = _run(["-m", "pytest", "-q", "-p", "no:cacheprovider",
                    "tests/unit/test_normalize_golden.py", "tests/unit/test_grouping_v2.py",
                    "tests/unit/test_grouping_v2_hashes.py", "tests/unit/test_normalize.py"],
